@@ -1,0 +1,38 @@
+"""Schema creation and the SQLite pragmas."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from feedhub.db import Database, current_revision, upgrade
+from feedhub.models import Category, Source
+
+
+def test_schema_is_at_head(db: Database) -> None:
+    assert current_revision(db) is not None
+
+
+def test_upgrade_is_idempotent(db: Database) -> None:
+    before = current_revision(db)
+    upgrade(db)
+    assert current_revision(db) == before
+
+
+def test_source_round_trip_keeps_aware_utc(db: Database) -> None:
+    with db.session() as s:
+        cat = Category(name="Wirtschaft", slug="wirtschaft", position=1)
+        s.add(cat)
+        s.flush()
+        s.add(Source(url="https://example.org/feed", category_id=cat.id))
+    with db.session() as s:
+        src = s.scalars(select(Source)).one()
+        assert src.next_poll_at.tzinfo is not None
+        assert src.category is not None and src.category.name == "Wirtschaft"
+
+
+def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
