@@ -102,7 +102,7 @@ def upgrade(db: Database) -> None:
     cfg = alembic_config(db.url)
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
 
 def current_revision(db: Database) -> str | None:

@@ -6,4 +6,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register extensions and blueprints (each module adds its own)."""
+    """Register extensions first (security, i18n, login), then the blueprints."""
+    from feedhub.web import admin, api, auth, feeds, reader, security
+
+    security.init_app(app)
+    auth.init_app(app)
+    reader.init_app(app)
+    feeds.init_app(app)
+    admin.init_app(app)
+    api.init_app(app)
