@@ -1,0 +1,1 @@
+"""Stories: cross-source clustering, classification, places, sponsored flag, search."""
