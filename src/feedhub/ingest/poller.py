@@ -1,0 +1,535 @@
+"""The poller: lease due sources, fetch concurrently, parse in worker processes,
+store each source's result in one transaction.
+
+Fetching is I/O bound and runs in threads (with at most ``max_per_host``
+requests per host, enforced by the Fetcher). feedparser is CPU bound pure
+Python, so on 2+ cores parsing runs in a process pool; storing runs in the
+calling thread, one transaction per source poll, so a broken feed never leaves
+half-written state and the rest of the poll goes on.
+
+Several pollers may run at once on PostgreSQL: each leases due sources with
+``SELECT … FOR UPDATE SKIP LOCKED`` and a lease expiry, so a crashed poller's
+sources come back. On SQLite one poller runs at a time (a lock row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from feedhub.config import Settings
+from feedhub.db import Database
+from feedhub.ingest import scheduler
+from feedhub.ingest.fetch import Fetcher
+from feedhub.ingest.outcome import Decision, SourceState, decide
+from feedhub.ingest.parse import process_feed
+from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
+from feedhub.ingest.samples import fetch_sample
+from feedhub.ingest.sources import SAMPLE_SCHEME
+from feedhub.ingest.store import prune, store_feed
+from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE_BATCH = 200
+
+
+class PollerBusy(RuntimeError):
+    """Another poller holds the SQLite poller lock."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A leased source, detached from any session."""
+
+    source_id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    conditional: bool
+    created_at: datetime
+
+
+@dataclass
+class Outcome:
+    job: Job
+    result: FetchResult
+    body_hash: str | None = None
+    feed: FeedData | None = None
+    parse_seconds: float = 0.0
+
+
+@dataclass
+class PollSummary:
+    sources: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    new_entries: int = 0
+    updated_entries: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, outcome: str, url: str, error: str | None, new: int, updated: int) -> None:
+        self.sources += 1
+        if outcome == "ok":
+            self.ok += 1
+        elif outcome == "not_modified":
+            self.not_modified += 1
+        elif outcome == "unchanged":
+            self.unchanged += 1
+        else:
+            self.errors += 1
+            self.failures.append((url, error or outcome))
+        self.new_entries += new
+        self.updated_entries += updated
+
+    def line(self) -> str:
+        return (
+            f"polled {self.sources} sources in {self.seconds:.1f} s: {self.ok} updated, "
+            f"{self.not_modified} not modified, {self.unchanged} unchanged, {self.errors} failed; "
+            f"{self.new_entries} new entries, {self.updated_entries} changed"
+        )
+
+
+Progress = Callable[[str, str], None]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def parse_processes(settings: Settings) -> int:
+    if settings.parse_processes:
+        return max(0, settings.parse_processes)
+    cores = os.cpu_count() or 1
+    return cores if cores >= 2 else 0
+
+
+def _parse(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
+    started = time.process_time()
+    feed = process_feed(body, headers, url)
+    return feed, time.process_time() - started
+
+
+class Poller:
+    """One poller process: owns a Fetcher, a thread pool and (maybe) a process pool."""
+
+    def __init__(self, db: Database, settings: Settings, *, workers: int | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.owner = worker_name()
+        self.fetcher = Fetcher(settings)
+        self.workers = workers or settings.fetch_workers
+        self.rng = random.Random()
+        self._parse_pool: Executor | None = None
+        self.bounds = scheduler.Bounds(
+            settings.default_interval, settings.min_interval, settings.max_interval
+        )
+
+    # -- pools ---------------------------------------------------------------
+    def parse_pool(self) -> Executor | None:
+        n = parse_processes(self.settings)
+        if n and self._parse_pool is None:
+            self._parse_pool = ProcessPoolExecutor(
+                max_workers=n, mp_context=multiprocessing.get_context("forkserver")
+            )
+        return self._parse_pool
+
+    def close(self) -> None:
+        if self._parse_pool is not None:
+            self._parse_pool.shutdown(wait=True, cancel_futures=True)
+            self._parse_pool = None
+        self.fetcher.close()
+
+    # -- SQLite single-poller lock --------------------------------------------
+    def acquire_lock(self, now: datetime | None = None) -> None:
+        if self.db.dialect != "sqlite":
+            return
+        now = now or utcnow()
+        with self.db.session() as s:
+            lock = s.get(PollerLock, "poller")
+            if lock is not None and lock.owner != self.owner and lock.expires_at > now:
+                raise PollerBusy(
+                    f"another poller ({lock.owner}) is running on this SQLite database "
+                    f"(lock held until {lock.expires_at:%Y-%m-%d %H:%M:%S} UTC); "
+                    "use PostgreSQL to run several pollers"
+                )
+            expires = now + timedelta(seconds=self.settings.lease_seconds)
+            if lock is None:
+                s.add(PollerLock(name="poller", owner=self.owner, expires_at=expires))
+            else:
+                lock.owner, lock.expires_at = self.owner, expires
+
+    def release_lock(self) -> None:
+        if self.db.dialect != "sqlite":
+            return
+        with self.db.session() as s:
+            lock = s.get(PollerLock, "poller")
+            if lock is not None and lock.owner == self.owner:
+                s.delete(lock)
+
+    # -- leasing -----------------------------------------------------------
+    def lease(
+        self, now: datetime, *, all_sources: bool, round_start: datetime, limit: int = LEASE_BATCH,
+        source_ids: list[int] | None = None,
+    ) -> list[Job]:
+        """Lease due sources (or all not yet polled this round) for this poller."""
+        until = now + timedelta(seconds=self.settings.lease_seconds)
+        with self.db.session() as s:
+            q = select(Source).where(
+                Source.enabled.is_(True),
+                or_(Source.lease_until.is_(None), Source.lease_until < now),
+            )
+            if source_ids is not None:
+                q = q.where(Source.id.in_(source_ids))
+            elif all_sources:
+                q = q.where(
+                    or_(Source.last_polled_at.is_(None), Source.last_polled_at < round_start)
+                )
+            else:
+                q = q.where(Source.next_poll_at <= now)
+            q = q.order_by(Source.next_poll_at, Source.id).limit(limit)
+            if self.db.dialect == "postgresql":
+                q = q.with_for_update(skip_locked=True, of=Source)
+            sources = s.scalars(q).unique().all()
+            jobs = []
+            for src in sources:
+                src.lease_owner, src.lease_until = self.owner, until
+                conditional = not scheduler.needs_unconditional(
+                    src.last_unconditional_at, now, self.settings.unconditional_every
+                )
+                jobs.append(
+                    Job(src.id, src.url, src.etag, src.last_modified, conditional, src.created_at)
+                )
+            return jobs
+
+    # -- one round -------------------------------------------------------------
+    def fetch(self, job: Job) -> Outcome:
+        req = FetchRequest(job.url, job.etag, job.last_modified, job.conditional)
+        if job.url.startswith(SAMPLE_SCHEME + ":"):
+            result = fetch_sample(req, job.created_at)
+        else:
+            result = self.fetcher.fetch(req)
+        body_hash = hashlib.sha256(result.body).hexdigest() if result.ok and result.body else None
+        return Outcome(job, result, body_hash)
+
+    def run_round(
+        self,
+        *,
+        all_sources: bool = False,
+        source_ids: list[int] | None = None,
+        progress: Progress | None = None,
+        known_hashes: dict[int, str | None] | None = None,
+    ) -> PollSummary:
+        summary = PollSummary()
+        started = time.monotonic()
+        round_start = utcnow()
+        pool = self.parse_pool()
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
+            while True:
+                now = utcnow()
+                jobs = self.lease(
+                    now, all_sources=all_sources, round_start=round_start, source_ids=source_ids
+                )
+                if not jobs:
+                    break
+                hashes = self._body_hashes([j.source_id for j in jobs])
+                self._process(jobs, hashes, threads, pool, summary, progress)
+                if source_ids is not None:
+                    break
+                self.acquire_lock()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _body_hashes(self, ids: list[int]) -> dict[int, str | None]:
+        with self.db.session() as s:
+            return dict(s.execute(select(Source.id, Source.body_hash).where(Source.id.in_(ids))).tuples())
+
+    def _process(
+        self,
+        jobs: list[Job],
+        hashes: dict[int, str | None],
+        threads: ThreadPoolExecutor,
+        pool: Executor | None,
+        summary: PollSummary,
+        progress: Progress | None,
+    ) -> None:
+        pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
+        for job in jobs:
+            pending[threads.submit(self.fetch, job)] = ("fetch", job)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind, ctx = pending.pop(fut)
+                if kind == "fetch":
+                    outcome = fut.result()
+                    assert isinstance(outcome, Outcome)
+                    job = outcome.job
+                    if outcome.body_hash and outcome.body_hash != hashes.get(job.source_id):
+                        body = outcome.result.body or b""
+                        headers = dict(outcome.result.headers)
+                        if pool is not None:
+                            pending[pool.submit(_parse, body, headers, outcome.result.final_url)] = (
+                                "parse",
+                                outcome,
+                            )
+                            continue
+                        outcome.feed, outcome.parse_seconds = _parse(
+                            body, headers, outcome.result.final_url
+                        )
+                    self._finish(outcome, summary, progress)
+                else:
+                    assert isinstance(ctx, Outcome)
+                    try:
+                        ctx.feed, ctx.parse_seconds = fut.result()  # type: ignore[misc]
+                    except Exception as exc:  # a crashed worker process
+                        ctx.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
+                    self._finish(ctx, summary, progress)
+
+    def _finish(self, outcome: Outcome, summary: PollSummary, progress: Progress | None) -> None:
+        try:
+            decision, new, updated = self.record(outcome)
+        except Exception as exc:
+            log.exception("storing %s failed", outcome.job.url)
+            decision = Decision(outcome="error", error=f"internal error while storing: {exc}")
+            new = updated = 0
+            self.record_failure(outcome, decision)
+        summary.add(decision.outcome, outcome.job.url, decision.error, new, updated)
+        if progress:
+            progress(outcome.job.url, decision.outcome)
+
+    # -- storing -------------------------------------------------------------
+    def record(self, outcome: Outcome) -> tuple[Decision, int, int]:
+        """Apply one poll to its source: one transaction for entries, state and log."""
+        now = utcnow()
+        job, result = outcome.job, outcome.result
+        with self.db.session() as s:
+            src = s.get(Source, job.source_id)
+            if src is None:  # deleted meanwhile
+                return Decision(outcome="error", error="source was deleted"), 0, 0
+            state = SourceState(
+                src.url, src.interval_seconds, src.error_count, src.pending_redirect, src.body_hash
+            )
+            decision = decide(
+                state, result, outcome.feed, outcome.body_hash, self._bounds(src),
+                self.settings.max_backoff, now, self.rng,
+            )
+            new = updated = 0
+            if decision.store_entries and outcome.feed is not None:
+                stored = store_feed(
+                    s, src, outcome.feed, now, retention_days=self.settings.retention_days
+                )
+                new, updated = stored.new, stored.updated
+            self._apply(s, src, decision, outcome, now)
+            s.add(
+                Fetch(
+                    source_id=src.id,
+                    started_at=now - timedelta(seconds=result.elapsed),
+                    duration_ms=int((result.elapsed + outcome.parse_seconds) * 1000),
+                    url=job.url,
+                    status=result.status,
+                    outcome=decision.outcome,
+                    bytes=result.bytes_received,
+                    new_entries=new,
+                    updated_entries=updated,
+                    error=decision.error or decision.problem,
+                    worker=self.owner,
+                )
+            )
+        return decision, new, updated
+
+    def record_failure(self, outcome: Outcome, decision: Decision) -> None:
+        """After a failed store transaction: log it and back off, nothing else."""
+        now = utcnow()
+        with self.db.session() as s:
+            src = s.get(Source, outcome.job.source_id)
+            if src is None:
+                return
+            src.error_count += 1
+            src.last_error, src.last_error_at = decision.error, now
+            src.last_polled_at = now
+            src.lease_owner = src.lease_until = None
+            delay = scheduler.backoff(
+                src.error_count, src.interval_seconds, self.settings.max_backoff, self.rng
+            )
+            src.next_poll_at = now + timedelta(seconds=delay)
+            s.add(
+                Fetch(source_id=src.id, url=outcome.job.url, status=outcome.result.status,
+                      outcome="error", error=decision.error, worker=self.owner)
+            )
+
+    def _bounds(self, src: Source) -> scheduler.Bounds:
+        return scheduler.Bounds(
+            self.bounds.default,
+            src.min_interval or self.bounds.minimum,
+            src.max_interval or self.bounds.maximum,
+        )
+
+    def _apply(
+        self, s: Session, src: Source, d: Decision, outcome: Outcome, now: datetime
+    ) -> None:
+        result = outcome.result
+        src.last_polled_at = now
+        src.last_status = result.status
+        src.lease_owner = src.lease_until = None
+        src.pending_redirect = d.pending_redirect
+        src.retry_after_until = d.retry_after_until
+        if d.move_to and d.move_to != src.url:
+            taken = s.scalar(select(Source.id).where(Source.url == d.move_to, Source.id != src.id))
+            if taken is None:
+                s.add(SourceEvent(source_id=src.id, kind="moved", old_url=src.url,
+                                  new_url=d.move_to, detail="permanent redirect on two polls"))
+                src.url = d.move_to
+        if d.outcome in ("ok", "not_modified", "unchanged"):
+            src.error_count = 0
+            src.last_success_at = now
+            src.last_error = d.problem
+            src.last_error_at = now if d.problem else src.last_error_at
+            if d.remember_validators:
+                src.etag = result.headers.get("etag") or (src.etag if result.not_modified else None)
+                src.last_modified = result.headers.get("last-modified") or (
+                    src.last_modified if result.not_modified else None
+                )
+                if outcome.body_hash:
+                    src.body_hash = outcome.body_hash
+                if not outcome.job.conditional:
+                    src.last_unconditional_at = now
+            ttl = outcome.feed.ttl_minutes if outcome.feed else None
+            floor = scheduler.server_floor(result.headers, ttl, now)
+            src.cache_max_age = floor
+            interval = src.interval_seconds
+            if d.adapt_interval or floor is not None:
+                published = [
+                    p for p in s.scalars(
+                        select(Entry.published_at)
+                        .where(Entry.source_id == src.id)
+                        .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
+                        .limit(20)
+                    ) if p is not None
+                ]
+                interval = scheduler.next_interval(self._bounds(src), published, floor)
+            src.interval_seconds = interval
+            src.next_poll_at = now + timedelta(seconds=scheduler.jitter(interval, self.rng))
+            return
+        src.error_count = d.error_count
+        src.last_error = d.error
+        src.last_error_at = now
+        if d.disable_reason:
+            src.enabled = False
+            src.disabled_reason = d.disable_reason
+            s.add(SourceEvent(source_id=src.id, kind="disabled", detail=d.disable_reason))
+            src.next_poll_at = now + timedelta(seconds=self.settings.max_interval)
+            return
+        src.next_poll_at = now + timedelta(seconds=d.next_in)
+
+    # -- maintenance -------------------------------------------------------------
+    def prune(self) -> int:
+        total = 0
+        while True:
+            with self.db.session() as s:
+                n = prune(s, utcnow(), self.settings.retention_days)
+            total += n
+            if n == 0:
+                return total
+
+    def next_due_in(self) -> float:
+        with self.db.session() as s:
+            nxt = s.scalar(
+                select(Source.next_poll_at)
+                .where(Source.enabled.is_(True))
+                .order_by(Source.next_poll_at)
+                .limit(1)
+            )
+        if nxt is None:
+            return 60.0
+        return max(0.0, (nxt - utcnow()).total_seconds())
+
+
+def poll_once(
+    db: Database,
+    settings: Settings,
+    *,
+    all_sources: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> PollSummary:
+    """Poll due (or all) sources once; raises PollerBusy on a busy SQLite database."""
+    poller = Poller(db, settings, workers=workers)
+    try:
+        poller.acquire_lock()
+        try:
+            return poller.run_round(all_sources=all_sources, progress=progress)
+        finally:
+            poller.release_lock()
+    finally:
+        poller.close()
+
+
+def poll_source_now(db: Database, settings: Settings, source_id: int) -> PollSummary:
+    """Poll one source now, whatever its schedule (admin "poll now", first fetch)."""
+    poller = Poller(db, settings, workers=1)
+    poller._parse_pool = None
+    try:
+        return poller.run_round(source_ids=[source_id])
+    finally:
+        poller.close()
+
+
+def run_forever(
+    db: Database,
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    idle_cap: float = 30.0,
+) -> None:
+    """The background poller: poll what is due, sleep until the next is due, prune hourly."""
+    poller = Poller(db, settings, workers=workers)
+    last_prune = 0.0
+    try:
+        while not stop.is_set():
+            try:
+                poller.acquire_lock()
+            except PollerBusy as exc:
+                log.warning("%s; waiting", exc)
+                stop.wait(idle_cap)
+                continue
+            summary = poller.run_round(progress=progress)
+            if summary.sources:
+                log.info("%s", summary.line())
+            if time.monotonic() - last_prune > 3600:
+                pruned = poller.prune()
+                if pruned:
+                    log.info("pruned %d entries past the retention age", pruned)
+                last_prune = time.monotonic()
+            poller.acquire_lock()
+            stop.wait(min(idle_cap, max(1.0, poller.next_due_in())))
+    finally:
+        poller.release_lock()
+        poller.close()
+
+
+def release_stale_leases(db: Database, now: datetime | None = None) -> int:
+    """Clear leases that expired (a crashed poller); leasing also ignores them."""
+    now = now or utcnow()
+    with db.session() as s:
+        res = s.execute(
+            update(Source).where(Source.lease_until < now).values(lease_owner=None, lease_until=None)
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
