@@ -242,6 +242,8 @@ class Entry(Base):
         Index("ix_entries_source_seen", "source_id", "first_seen_at"),
         Index("ix_entries_first_seen", "first_seen_at"),
         Index("ix_entries_guid", "source_id", "guid"),
+        # source page keyset: (first_seen_at, id) within one source
+        Index("ix_entries_source_seen_id", "source_id", "first_seen_at", "id"),
     )
 
     @property
@@ -348,6 +350,21 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # bumped on password change: invalidates other sessions
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class LoginAttempt(Base):
+    """A failed login, kept briefly: rate limiting that all web processes share."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_attempts_key_at", "ip", "username", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
 
 class ReadMark(Base):
