@@ -7,9 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register extensions first (security, i18n, login), then the blueprints."""
-    from feedhub.web import admin, api, auth, feeds, reader, security
+    from feedhub.web import admin, api, auth, feeds, i18n, reader, security
 
     security.init_app(app)
+    i18n.init_app(app)
     auth.init_app(app)
     reader.init_app(app)
     feeds.init_app(app)
