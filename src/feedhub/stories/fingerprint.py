@@ -1,0 +1,107 @@
+"""Near-duplicate fingerprints: shingles → MinHash signature → LSH band keys.
+
+The fingerprint covers the title and only the *beginning* of the lead, so a
+teaser truncated after two sentences and the full lead of the same article
+still look alike. Band keys are stored in ``lsh_bands`` and looked up by
+equality, which costs the same with a thousand or ten million stored entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from dataclasses import dataclass
+
+from feedhub.stories.text import content_tokens, drop_truncated_tail
+
+LEAD_TOKENS = 32  # content tokens of the lead that enter the fingerprint
+NUM_PERM = 40
+ROWS_PER_BAND = 2
+BANDS = NUM_PERM // ROWS_PER_BAND
+_PRIME = (1 << 61) - 1
+_MASK63 = (1 << 63) - 1
+_rng = random.Random(0x5EED_F00D)
+_PERMS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM)]
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _grams(words: list[str], prefix: str) -> set[str]:
+    if len(words) < 2:
+        return {prefix + w for w in words}
+    return {f"{prefix}{a} {b}" for a, b in itertools.pairwise(words)}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    shingles: frozenset[int]
+    band_keys: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.shingles
+
+
+def shingles(title: str, lead: str) -> frozenset[int]:
+    """Hashed word bigrams of the title plus the first LEAD_TOKENS of the lead."""
+    title_words = content_tokens(title)
+    lead_words = content_tokens(drop_truncated_tail(lead))[:LEAD_TOKENS]
+    grams = _grams(title_words, "") | _grams(lead_words, "")
+    return frozenset(_hash64(g) for g in grams)
+
+
+def minhash(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
+    if not shingle_hashes:
+        return ()
+    values = list(shingle_hashes)
+    return tuple(min((a * x + b) % _PRIME for x in values) for a, b in _PERMS)
+
+
+def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
+    """One key per band: a 63-bit hash of (band number, the band's rows)."""
+    if not signature:
+        return ()
+    keys = []
+    for band in range(BANDS):
+        rows = signature[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
+        digest = hashlib.blake2b(
+            f"{band}:{':'.join(map(str, rows))}".encode(), digest_size=8
+        ).digest()
+        keys.append(int.from_bytes(digest, "big") & _MASK63)
+    return tuple(keys)
+
+
+def title_key(title: str) -> int | None:
+    """Order-insensitive key of the title words: reordered headlines still meet."""
+    words = sorted(set(content_tokens(title)))
+    if len(words) < 3:
+        return None
+    return _hash64("title:" + " ".join(words)) & _MASK63
+
+
+def fingerprint(title: str, lead: str) -> Fingerprint:
+    sh = shingles(title, lead)
+    keys = list(band_keys(minhash(sh)))
+    tkey = title_key(title)
+    if tkey is not None:
+        keys.append(tkey)
+    return Fingerprint(shingles=sh, band_keys=tuple(keys))
+
+
+def similarity(a: frozenset[int], b: frozenset[int]) -> float:
+    """Overlap of the two shingle sets, relative to the smaller one.
+
+    A truncated teaser is (nearly) contained in the full text, so plain Jaccard
+    would undervalue it; tiny sets fall back to Jaccard so that two three-word
+    headlines do not count as identical stories.
+    """
+    if not a or not b:
+        return 0.0
+    common = len(a & b)
+    smaller = min(len(a), len(b))
+    if smaller < 6:
+        return common / len(a | b)
+    return common / smaller

@@ -1,0 +1,59 @@
+"""Text normalization shared by fingerprinting, the number guard and search.
+
+Everything here is pure and deterministic across processes (no ``hash()``),
+because fingerprints are stored in the database and compared later.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TRUNCATION = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
+# numbers keep their inner separators ("569,0", "12.11.2023", "3:1"); words are letters only
+_TOKEN = re.compile(r"\d+(?:[.,:/]\d+)*|[^\W\d_]+")
+
+
+def wordset(text: str) -> frozenset[str]:
+    """A set of whitespace-separated words (keeps long word lists readable)."""
+    return frozenset(text.split())
+
+
+STOPWORDS = wordset(
+    """
+    a ab als am an auch auf aus bei bis da das dass dem den der des die dies diese dieser
+    ein eine einem einen einer eines er es fur hat hatte im in ist ja kann mit nach nicht
+    noch nun nur ob oder sein seine sich sie sind so uber um und uns unter vom von vor
+    war waren was wenn werden wie wieder wird wir wurde wurden zu zum zur
+    an and are as at be been but by for from has have he her his in into is it its of on
+    or our that the their them they this to was were which will with
+    """
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics, ß → ss: "Hönningen" and "Honningen" compare equal."""
+    text = text.replace("ß", "ss").replace("ẞ", "ss")
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def drop_truncated_tail(text: str) -> str:
+    """A teaser cut off with " …" ends in a partial word: drop that word too."""
+    match = _TRUNCATION.search(text)
+    if not match:
+        return text
+    head = text[: match.start()].rstrip()
+    if match.start() > 0 and not text[match.start() - 1].isspace():
+        head = re.sub(r"\S+$", "", head).rstrip()
+    return head
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word and number tokens of *text*, in order."""
+    return _TOKEN.findall(fold(text))
+
+
+def content_tokens(text: str) -> list[str]:
+    """Tokens without stop words: shingles built from these survive light edits."""
+    return [t for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
