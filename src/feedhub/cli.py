@@ -170,9 +170,10 @@ def sources_list(as_json: bool) -> None:
     from feedhub.models import Entry, Source
 
     with _session() as s:
-        counts = dict(
-            s.execute(select(Entry.source_id, func.count()).group_by(Entry.source_id)).tuples()
-        )
+        counts = {
+            sid: n
+            for sid, n in s.execute(select(Entry.source_id, func.count()).group_by(Entry.source_id))
+        }
         rows = [
             {
                 "id": src.id,
@@ -263,7 +264,7 @@ def stats_command(as_json: bool) -> None:
                     .join(Story, Story.category_id == Category.id, isouter=True)
                     .group_by(Category.id, Category.name, Category.position)
                     .order_by(Category.position, Category.name)
-                ).tuples()
+                )
             },
         }
     if as_json:

@@ -21,6 +21,7 @@ import os
 import random
 import socket
 import threading
+import uuid
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -110,7 +111,7 @@ Progress = Callable[[str, str], None]
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def parse_processes(settings: Settings) -> int:
@@ -258,7 +259,8 @@ class Poller:
 
     def _body_hashes(self, ids: list[int]) -> dict[int, str | None]:
         with self.db.session() as s:
-            return dict(s.execute(select(Source.id, Source.body_hash).where(Source.id.in_(ids))).tuples())
+            rows = s.execute(select(Source.id, Source.body_hash).where(Source.id.in_(ids)))
+            return {sid: h for sid, h in rows}
 
     def _process(
         self,

@@ -89,9 +89,7 @@ def store_feed(
     if use_guid:
         wanted |= {k for e in entries if (k := identify.url_key(e))}
     existing = _load(session, source.id, wanted)
-    if use_guid and identify.guids_look_unstable(
-        entries, existing, {e.canonical_url: e for e in existing.values()}
-    ):
+    if use_guid and _guids_look_unstable(session, source.id, entries, existing):
         _switch_to_url_identity(session, source)
         session.flush()
         use_guid = False
@@ -135,6 +133,25 @@ def store_feed(
         attach_entry(session, entry, data, is_new=True)
         result.new += 1
     return result
+
+
+def _guids_look_unstable(
+    session: Session, source_id: int, entries: list[EntryData], existing: dict[str, Entry]
+) -> bool:
+    """Only when enough guids are new is it worth looking up their URLs."""
+    unknown = [e for e in entries if (k := identify.guid_key(e)) and k not in existing]
+    if len(unknown) < identify.MIN_EVIDENCE:
+        return False
+    urls = sorted({e.canonical_url for e in unknown if e.canonical_url})[:CHUNK]
+    known_urls = {
+        url: True
+        for url in session.scalars(
+            select(Entry.canonical_url).where(
+                Entry.source_id == source_id, Entry.canonical_url.in_(urls)
+            )
+        )
+    }
+    return identify.guids_look_unstable(entries, existing, known_urls)
 
 
 def _load(session: Session, source_id: int, identities: set[str]) -> dict[str, Entry]:

@@ -1,0 +1,336 @@
+"""The poller end to end: a real HTTP server, real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from feedhub.config import Settings
+from feedhub.db import Database
+from feedhub.ingest import poller as poller_mod
+from feedhub.ingest.poller import Poller, PollerBusy, poll_once, poll_source_now
+from feedhub.ingest.sources import add_source
+from feedhub.models import Entry, Fetch, Source, SourceEvent, Star, Tombstone, User, utcnow
+
+from .feedserver import FeedServer, Response, SeenRequest, rss
+
+
+def items(n: int, prefix: str = "a", start: int = 0) -> list[dict[str, str]]:
+    return [
+        {
+            "title": f"Meldung {prefix} {i}",
+            "link": f"https://news.example/{prefix}/{i}",
+            "guid": f"{prefix}-{i}",
+            "description": f"Neuwied. Text der Meldung {prefix} {i}.",
+            "pubDate": f"Wed, {11 + (i % 10):02d} Nov 2026 {i % 24:02d}:00:00 +0000",
+        }
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def add(db: Database, settings: Settings) -> Callable[[str], int]:
+    def _add(url: str) -> int:
+        with db.session() as s:
+            return add_source(s, settings, url).id
+
+    return _add
+
+
+def source(db: Database, source_id: int) -> Source:
+    with db.session() as s:
+        src = s.get(Source, source_id)
+        assert src is not None
+        return src
+
+
+def entry_count(db: Database, source_id: int | None = None) -> int:
+    with db.session() as s:
+        q = select(func.count()).select_from(Entry)
+        if source_id is not None:
+            q = q.where(Entry.source_id == source_id)
+        return int(s.scalar(q) or 0)
+
+
+def make_due(db: Database) -> None:
+    with db.session() as s:
+        s.execute(update(Source).values(next_poll_at=utcnow() - timedelta(seconds=1)))
+
+
+def test_cold_poll_stores_entries(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(5), title="Neuwieder Test")))
+    summary = poll_once(db, settings)
+    assert (summary.sources, summary.ok, summary.new_entries) == (1, 1, 5)
+    assert entry_count(db, sid) == 5
+    src = source(db, sid)
+    assert src.title == "Neuwieder Test"
+    assert src.error_count == 0 and src.last_success_at is not None
+    assert src.next_poll_at > utcnow() + timedelta(minutes=4)
+
+
+def test_etag_gives_304_and_nothing_changes(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(3)), headers={"ETag": '"v1"'}))
+    poll_once(db, settings)
+    make_due(db)
+    summary = poll_once(db, settings)
+    assert summary.not_modified == 1
+    assert feed_server.hits("/feed")[-1].headers.get("if-none-match") == '"v1"'
+    assert entry_count(db, sid) == 3
+    with db.session() as s:
+        outcomes = s.scalars(select(Fetch.outcome).order_by(Fetch.id)).all()
+    assert outcomes == ["ok", "not_modified"]
+
+
+def test_last_modified_sent_back(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    lm = "Wed, 25 Nov 2026 10:00:00 GMT"
+    add(feed_server.add("/feed", body=rss(items(2)), headers={"Last-Modified": lm}))
+    poll_once(db, settings)
+    make_due(db)
+    assert poll_once(db, settings).not_modified == 1
+    assert feed_server.hits("/feed")[-1].headers.get("if-modified-since") == lm
+
+
+def test_unchanged_body_is_not_reparsed(db: Database, settings: Settings, feed_server: FeedServer, add, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    add(feed_server.add("/feed", body=rss(items(3)), headers={"ETag": '"v1"'}, conditional=False))
+    poll_once(db, settings)
+    parsed: list[str] = []
+    real = poller_mod._parse
+    monkeypatch.setattr(poller_mod, "_parse", lambda b, h, u: parsed.append(u) or real(b, h, u))
+    make_due(db)
+    summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
+    assert summary.unchanged == 1 and parsed == []
+
+
+def test_unconditional_fetch_after_12_hours(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(2)), headers={"ETag": '"v1"'}))
+    poll_once(db, settings)
+    with db.session() as s:
+        s.execute(
+            update(Source)
+            .where(Source.id == sid)
+            .values(last_unconditional_at=utcnow() - timedelta(hours=13), next_poll_at=utcnow())
+        )
+    poll_once(db, settings)
+    assert "if-none-match" not in feed_server.hits("/feed")[-1].headers
+    assert source(db, sid).last_unconditional_at > utcnow() - timedelta(minutes=1)
+
+
+def test_changed_entry_updates_in_place(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    first = items(3)
+    url = feed_server.add("/feed", body=rss(first))
+    sid = add(url)
+    poll_once(db, settings)
+    changed = [dict(it) for it in first]
+    changed[0]["title"] = "Meldung a 0 (aktualisiert)"
+    feed_server.add("/feed", body=rss(changed + items(1, start=3)))
+    make_due(db)
+    summary = poll_once(db, settings)
+    assert (summary.new_entries, summary.updated_entries) == (1, 1)
+    assert entry_count(db, sid) == 4
+    with db.session() as s:
+        titles = set(s.scalars(select(Entry.title)))
+    assert "Meldung a 0 (aktualisiert)" in titles and "Meldung a 0" not in titles
+
+
+def test_guids_changing_every_poll_fall_back_to_url_identity(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    counter = {"n": 0}
+
+    def handler(_req: SeenRequest) -> Response:
+        counter["n"] += 1
+        its = items(4)
+        for it in its:
+            it["guid"] = f"{it['guid']}-poll{counter['n']}"
+        return Response(body=rss(its))
+
+    sid = add(feed_server.add("/feed", handler))
+    for _ in range(3):
+        poll_once(db, settings)
+        make_due(db)
+    assert entry_count(db, sid) == 4
+    assert source(db, sid).unstable_guids
+
+
+def test_permanent_redirect_on_two_polls_moves_source(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    new_url = feed_server.add("/new", body=rss(items(2)))
+    sid = add(feed_server.add("/old", status=301, headers={"Location": "/new"}))
+    poll_once(db, settings)
+    assert source(db, sid).url.endswith("/old")
+    make_due(db)
+    poll_once(db, settings)
+    assert source(db, sid).url == new_url
+    with db.session() as s:
+        moved = s.scalars(select(SourceEvent).where(SourceEvent.kind == "moved")).one()
+    assert (moved.old_url or "").endswith("/old") and moved.new_url == new_url
+
+
+def test_temporary_redirect_does_not_move(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    feed_server.add("/new", body=rss(items(2)))
+    sid = add(feed_server.add("/old", status=302, headers={"Location": "/new"}))
+    for _ in range(2):
+        poll_once(db, settings)
+        make_due(db)
+    assert source(db, sid).url.endswith("/old")
+    assert entry_count(db, sid) == 2
+
+
+def test_410_disables_with_reason(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/gone", status=410, body=b"gone"))
+    summary = poll_once(db, settings)
+    assert summary.errors == 1
+    src = source(db, sid)
+    assert not src.enabled and src.disabled_reason and "410" in src.disabled_reason
+    make_due(db)
+    assert poll_once(db, settings).sources == 0
+
+
+def test_429_honours_retry_after(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/busy", status=429, headers={"Retry-After": "7200"}))
+    poll_once(db, settings)
+    src = source(db, sid)
+    wait = (src.next_poll_at - utcnow()).total_seconds()
+    assert 7100 < wait <= 7200
+    assert src.error_count == 1 and src.last_error and "429" in src.last_error
+
+
+def test_server_errors_back_off_exponentially(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/err", status=500, body=b"boom"))
+    waits = []
+    for _ in range(4):
+        make_due(db)
+        poll_once(db, settings)
+        src = source(db, sid)
+        waits.append((src.next_poll_at - utcnow()).total_seconds())
+    assert source(db, sid).error_count == 4
+    assert "500" in (source(db, sid).last_error or "")
+    assert waits[1] > waits[0] * 1.5 and waits[2] > waits[1] * 1.5
+    assert all(w <= settings.max_backoff for w in waits)
+
+
+def test_broken_feed_marks_source_and_poll_goes_on(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    bad = add(feed_server.add("/html", body=b"<html><body><p>Keine Feeds hier</p></body></html>",
+                              headers={"Content-Type": "text/html"}))
+    good = add(feed_server.add("/good", body=rss(items(3))))
+    summary = poll_once(db, settings)
+    assert summary.errors == 1 and summary.ok == 1
+    assert entry_count(db, good) == 3 and entry_count(db, bad) == 0
+    src = source(db, bad)
+    assert src.error_count == 1 and src.last_error
+
+
+def test_malformed_feed_keeps_what_was_recovered(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    body = rss(items(3)).replace(b"</channel></rss>", b"<item><title>kaputt</item></channel>")
+    sid = add(feed_server.add("/broken", body=body))
+    poll_once(db, settings)
+    assert entry_count(db, sid) >= 3
+    assert source(db, sid).last_error  # the problem is recorded on the source
+
+
+def test_failed_store_leaves_nothing_half_written(db: Database, settings: Settings, feed_server: FeedServer, add, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A failure halfway through a source's entries rolls the whole source back."""
+    from feedhub.ingest import store
+
+    bad = add(feed_server.add("/bad", body=rss(items(5, prefix="bad"))))
+    good = add(feed_server.add("/good", body=rss(items(3, prefix="good"))))
+    real = store.attach_entry
+
+    def flaky(session, entry, data, *, is_new):  # type: ignore[no-untyped-def]
+        if data.title == "Meldung bad 3":
+            raise RuntimeError("disk on fire")
+        return real(session, entry, data, is_new=is_new)
+
+    monkeypatch.setattr(store, "attach_entry", flaky)
+    summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
+    assert summary.errors == 1
+    assert entry_count(db, bad) == 0 and entry_count(db, good) == 3
+    src = source(db, bad)
+    assert src.error_count == 1 and "disk on fire" in (src.last_error or "")
+    assert src.lease_owner is None
+
+
+def test_retention_prunes_and_tombstones(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(4))))
+    poll_once(db, settings)
+    with db.session() as s:
+        old = utcnow() - timedelta(days=settings.retention_days + 1)
+        s.execute(update(Entry).values(first_seen_at=old))
+        starred = s.scalars(select(Entry).where(Entry.title == "Meldung a 0")).one()
+        user = User(username="leser", password_hash="x")
+        s.add(user)
+        s.flush()
+        s.add(Star(user_id=user.id, story_id=starred.story_id))
+    pruned = Poller(db, settings).prune()
+    assert pruned == 3
+    assert entry_count(db, sid) == 1  # the starred one stays
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Tombstone)) == 3
+    make_due(db)
+    feed_server.add("/feed", body=rss(items(4)), conditional=False)
+    summary = poll_once(db, dataclasses.replace(settings, unconditional_every=0))
+    assert summary.new_entries == 0 and entry_count(db, sid) == 1
+
+
+def test_entries_older_than_retention_are_not_ingested(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    old = items(2)
+    for it in old:
+        it["pubDate"] = "Mon, 01 Jan 2018 10:00:00 +0000"
+    sid = add(feed_server.add("/feed", body=rss(old + items(1, start=5))))
+    poll_once(db, settings)
+    assert entry_count(db, sid) == 1
+
+
+def test_poll_source_now_ignores_schedule(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(2))))
+    with db.session() as s:
+        s.execute(update(Source).values(next_poll_at=utcnow() + timedelta(hours=5)))
+    assert poll_once(db, settings).sources == 0
+    summary = poll_source_now(db, settings, sid)
+    assert summary.new_entries == 2
+
+
+def test_all_flag_polls_sources_not_yet_due(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        add(feed_server.add(f"/f{i}", body=rss(items(1, prefix=str(i)))))
+    with db.session() as s:
+        s.execute(update(Source).values(next_poll_at=utcnow() + timedelta(hours=5)))
+    assert poll_once(db, settings, all_sources=True).sources == 3
+    assert all(len(feed_server.hits(f"/f{i}")) == 1 for i in range(3))
+
+
+def test_second_poller_on_sqlite_gets_clear_message(db: Database, settings: Settings) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("the single-poller lock applies to SQLite only; PostgreSQL leases rows")
+    first = Poller(db, settings)
+    first.acquire_lock()
+    with pytest.raises(PollerBusy, match="another poller"):
+        poll_once(db, settings)
+    first.release_lock()
+    assert poll_once(db, settings).sources == 0
+
+
+def test_expired_lease_of_crashed_poller_comes_back(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    sid = add(feed_server.add("/feed", body=rss(items(1))))
+    with db.session() as s:
+        s.execute(update(Source).values(lease_owner="crashed:1", lease_until=utcnow() + timedelta(minutes=5)))
+    assert poll_once(db, settings).sources == 0
+    with db.session() as s:
+        s.execute(update(Source).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert poll_once(db, settings).sources == 1
+    assert source(db, sid).lease_owner is None
+
+
+def test_at_most_two_requests_per_host(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    for i in range(8):
+        add(feed_server.add(f"/slow{i}", body=rss(items(1, prefix=str(i))), delay=0.3))
+    poll_once(db, settings, workers=8)
+    assert feed_server.max_active == 2
+
+
+def test_user_agent_is_honest(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    add(feed_server.add("/feed", body=rss(items(1))))
+    poll_once(db, settings)
+    ua = feed_server.hits("/feed")[0].headers["user-agent"]
+    assert ua.startswith("feedhub/") and "http" in ua
