@@ -17,6 +17,7 @@ kept, because time-zone mistakes of a few hours are common and harmless.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 # elements that name the article's original address when the link is a proxy
 _ORIGINAL_LINK_KEYS = ("feedburner_origlink", "pheedo_origlink", "origlink")
 _ORIGINAL_LINK_RELS = ("original", "canonical")
+_EMAIL_THEN_NAME_RE = re.compile(r"^[^\s@()<>]+@[^\s@()<>]+\s*\((.+)\)$")
+_NAME_THEN_EMAIL_RE = re.compile(r"^([^<>]+?)\s*<[^\s@<>]+@[^\s@<>]+>$")
 
 
 def plain_text(value: str, is_html: bool = True) -> str:
@@ -69,10 +72,12 @@ def plain_text(value: str, is_html: bool = True) -> str:
     return strip_control_chars(" ".join(value.split()))
 
 
-def _is_html(detail: Mapping[str, Any] | None) -> bool:
-    """feedparser's content type for an element; RSS text that looks like HTML is
-    typed text/html by feedparser already."""
-    if not detail:
+def _is_html(detail: Mapping[str, Any] | None, text_types: bool = True) -> bool:
+    """Whether an element holds HTML. With ``text_types`` False every element counts
+    as HTML: RSS has no content types, and feedparser's guess calls an RSS title or
+    description plain text as soon as it holds one tag it does not like (``<script>``),
+    which would show markup to readers. Atom declares types, so they are honoured."""
+    if not detail or not text_types:
         return True
     return str(detail.get("type") or "text/html").lower() in _HTML_TYPES
 
@@ -157,17 +162,29 @@ def _original_url(entry: Mapping[str, Any], link: str) -> str | None:
     return None
 
 
+def _author_name(raw: str) -> str:
+    """The name in an RSS author string: "mail@example.org (Name)" or
+    "Name <mail@example.org>" give "Name" (feedparser's own split cuts e-mail
+    addresses with long top-level domains in half)."""
+    text = plain_text(raw)
+    match = _EMAIL_THEN_NAME_RE.match(text) or _NAME_THEN_EMAIL_RE.match(text)
+    return match.group(1).strip() if match else text
+
+
 def _author(entry: Mapping[str, Any]) -> str:
+    authors = [a for a in entry.get("authors") or () if isinstance(a, Mapping)]
     names: list[str] = []
-    for item in entry.get("authors") or ():
-        if isinstance(item, Mapping):
+    if len(authors) > 1:
+        for item in authors:
             name = plain_text(str(item.get("name") or item.get("email") or ""))
             if name and name not in names:
                 names.append(name)
-    if not names:
-        detail = entry.get("author_detail")
-        detail_name = detail.get("name") if isinstance(detail, Mapping) else None
-        names = [plain_text(str(detail_name or entry.get("author") or ""))]
+    else:
+        raw = entry.get("author")
+        if not isinstance(raw, str) or not raw.strip():
+            detail = entry.get("author_detail")
+            raw = detail.get("name") if isinstance(detail, Mapping) else ""
+        names = [_author_name(str(raw or ""))]
     return _truncate_words(", ".join(n for n in names if n), MAX_AUTHOR_LENGTH - 1)
 
 
@@ -214,11 +231,13 @@ def _enclosures(entry: Mapping[str, Any], base_url: str | None) -> list[dict[str
     return result
 
 
-def _html_of(detail: Mapping[str, Any] | None, value: Any, base: str | None) -> tuple[str, str]:
+def _html_of(
+    detail: Mapping[str, Any] | None, value: Any, base: str | None, text_types: bool
+) -> tuple[str, str]:
     """(raw, sanitized HTML) of a summary/content element."""
     if not isinstance(value, str) or not value.strip():
         return "", ""
-    if _is_html(detail):
+    if _is_html(detail, text_types):
         return value, sanitize_html(value, base)
     return "", text_to_html(value)
 
@@ -231,12 +250,12 @@ def _base(detail: Any, fallback: str | None) -> str | None:
     return fallback
 
 
-def _content(entry: Mapping[str, Any], base: str | None) -> tuple[str, str]:
+def _content(entry: Mapping[str, Any], base: str | None, text_types: bool) -> tuple[str, str]:
     """The richest content element: HTML types first, then plain text."""
     items = [c for c in entry.get("content") or () if isinstance(c, Mapping) and c.get("value")]
-    items.sort(key=lambda c: 0 if _is_html(c) else 1)
+    items.sort(key=lambda c: 0 if _is_html(c, text_types) else 1)
     for item in items:
-        raw, html = _html_of(item, item.get("value"), _base(item, base))
+        raw, html = _html_of(item, item.get("value"), _base(item, base), text_types)
         if html:
             return raw, html
     return "", ""
@@ -257,12 +276,16 @@ def _first_date(entry: Mapping[str, Any], keys: Iterable[str], now: datetime) ->
 
 
 def normalize_entry(
-    entry: Mapping[str, Any], base_url: str | None, now: datetime | None = None
+    entry: Mapping[str, Any],
+    base_url: str | None,
+    now: datetime | None = None,
+    text_types: bool = False,
 ) -> EntryData:
     """An :class:`EntryData` from one feedparser entry.
 
     ``base_url`` resolves relative URLs in the HTML when the element carries no base of
-    its own (feedparser records xml:base per element); ``now`` bounds future dates.
+    its own (feedparser records xml:base per element); ``now`` bounds future dates;
+    ``text_types`` honours declared plain-text types (True for Atom, see ``_is_html``).
     """
     now = now or datetime.now(UTC)
     # plain dict access: FeedParserDict maps missing keys to others (updated_parsed
@@ -274,13 +297,17 @@ def normalize_entry(
     url = original or link
 
     title_detail = entry.get("title_detail")
-    title = plain_text(str(entry.get("title") or ""), _is_html(title_detail))
+    title = plain_text(str(entry.get("title") or ""), _is_html(title_detail, text_types))
 
     summary_detail = entry.get("summary_detail")
     raw_summary, summary = _html_of(
-        summary_detail, entry.get("summary"), _base(summary_detail, base_url)
+        summary_detail, entry.get("summary"), _base(summary_detail, base_url), text_types
     )
-    raw_content, content = _content(entry, base_url)
+    raw_content, content = _content(entry, base_url, text_types)
+    if raw_content and raw_content == raw_summary:
+        # feedparser fills an Atom summary from the content, but with the feed's
+        # xml:base instead of the entry's: use the content's resolution for both
+        summary = content
     if content == summary:
         raw_content = ""
     content = content or summary

@@ -198,9 +198,11 @@ def _fill(result: FeedData, body: bytes, headers: Mapping[str, str], url: str) -
     if bozo and not isinstance(bozo_exc, feedparser.NonXMLContentType):
         problems.append(bozo)
 
+    # Atom declares what is plain text; RSS content is HTML whatever feedparser guesses
+    text_types = str(parsed.get("version") or "").startswith("atom")
     feed = parsed.get("feed") or {}
     title_detail = feed.get("title_detail")
-    is_html = not isinstance(title_detail, Mapping) or "html" in str(
+    is_html = not (text_types and isinstance(title_detail, Mapping)) or "html" in str(
         title_detail.get("type", "html")
     )
     result.title = plain_text(str(feed.get("title") or ""), is_html)
@@ -212,7 +214,7 @@ def _fill(result: FeedData, body: bytes, headers: Mapping[str, str], url: str) -
     skipped: list[str] = []
     for entry in entries:
         try:
-            result.entries.append(normalize_entry(entry, base, now))
+            result.entries.append(normalize_entry(entry, base, now, text_types))
         except Exception as exc:  # one bad entry must not cost the others
             skipped.append(f"{type(exc).__name__}: {exc}")
     if skipped:

@@ -125,11 +125,12 @@ _DROP_WITH_CONTENT = frozenset(
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _MEDIA_SCHEMES = ("http", "https")
 _LINK_REL = "noopener noreferrer nofollow"
-# media elements always get controls (no invisible autoplay) and load nothing until
-# played; images load lazily
+# media elements always get controls (no invisible autoplay); images load lazily
+# (one attribute per element: nh3 emits several in random order, which would make the
+# output, and so the content hash, differ between processes)
 _FORCED_ATTRIBUTES = {
-    "audio": {"controls": "", "preload": "none"},
-    "video": {"controls": "", "preload": "none"},
+    "audio": {"controls": ""},
+    "video": {"controls": ""},
     "img": {"loading": "lazy"},
 }
 _DIMENSION_RE = re.compile(r"^\s*(\d{1,5})(?:px)?(%?)\s*$", re.IGNORECASE)
