@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from feedhub.db import Database
 from feedhub.models import Category, Entry, Place, Source, Story, StoryPlace, User
+from feedhub.stories.search import document_text, index_story
 from feedhub.web.auth import hash_password
 
 BASE_TIME = datetime(2022, 6, 23, 10, 0, tzinfo=UTC)
@@ -103,6 +109,14 @@ class Seeder:
         for plc in places:
             self.session.add(StoryPlace(story_id=story.id, place_id=plc.id, sort_at=when))
         self.session.flush()
+        document = document_text(
+            title=title,
+            lead=lead,
+            content_html=content,
+            sources=list(sources),
+            places=[p.name for p in places],
+        )
+        index_story(self.session, story.id, document)
         return story
 
     def user(
@@ -119,6 +133,33 @@ class Seeder:
         return user
 
 
-def seeded(db: Database) -> Seeder:
-    """A seeder on a fresh session of ``db``; call ``.session.commit()`` when done."""
-    return Seeder(session=db.sessionmaker())
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a rendered form."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_FIELD.search(page)
+    assert match, f"no csrf_token field on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str = "reader", password: str = PASSWORD) -> TestResponse:
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def seed(db: Database) -> Iterator[Seeder]:
+    """A seeder on the test database; commit with ``seed.session.commit()``."""
+    seeder = Seeder(session=db.sessionmaker())
+    yield seeder
+    seeder.session.close()
+
+
+@pytest.fixture
+def second_client(app: Flask) -> FlaskClient:
+    """Another browser (its own cookies) on the same app: a second device or user."""
+    return app.test_client()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -22,8 +23,26 @@ CSP = (
 )
 
 
+class RequestAwareSessionInterface(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever this request came over HTTPS.
+
+    Decided per request (directly or behind a proxy that ProxyFix trusts), so plain
+    HTTP installs keep working and no shared config is mutated between threads.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if has_request_context() and request.is_secure:
+            return True
+        return bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    # Flask ships these keys as None/False, so setdefault elsewhere does not take.
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.session_interface = RequestAwareSessionInterface()
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -37,11 +56,3 @@ def init_app(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
-
-    @app.before_request
-    def _secure_cookies() -> None:
-        # Secure cookies whenever the request came over HTTPS (directly or via a proxy
-        # that ProxyFix trusts); plain-HTTP local installs keep working.
-        secure = request.is_secure
-        app.config["SESSION_COOKIE_SECURE"] = secure
-        app.config["REMEMBER_COOKIE_SECURE"] = secure
