@@ -8,7 +8,9 @@ from sqlalchemy import select
 from feedhub.db import Database
 from feedhub.models import User
 
-from .reader_seed import PASSWORD, Seeder, csrf_token, login, second_client, seed  # noqa: F401
+from .reader_seed import PASSWORD, Seeder, csrf_token, login
+
+pytest_plugins = ("tests.reader_seed",)
 
 NEW_PASSWORD = "a much better passphrase"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from .reader_seed import PASSWORD, Seeder, csrf_token, seed  # noqa: F401
+from .reader_seed import PASSWORD, Seeder, csrf_token
+
+pytest_plugins = ("tests.reader_seed",)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ from flask.testing import FlaskClient
 
 from feedhub.web.login_limits import MAX_PER_USERNAME
 
-from .reader_seed import PASSWORD, Seeder, csrf_token, login, seed  # noqa: F401
+from .reader_seed import PASSWORD, Seeder, csrf_token, login
+
+pytest_plugins = ("tests.reader_seed",)
 
 
 def _attempt(client: FlaskClient, password: str, username: str = "reader", next_: str = "") -> Any:
@@ -145,6 +147,3 @@ def test_admin_sees_the_admin_link_and_readers_do_not(
 
     assert 'href="/admin"' in client.get("/").get_data(as_text=True)
     assert 'href="/admin"' not in second_client.get("/").get_data(as_text=True)
-
-
-from .reader_seed import second_client  # noqa: E402, F401

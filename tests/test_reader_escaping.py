@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from .reader_seed import Seeder, seed  # noqa: F401
+from .reader_seed import Seeder
+
+pytest_plugins = ("tests.reader_seed",)
 
 PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 
-from .reader_seed import BASE_TIME, Seeder, seed  # noqa: F401
+from .reader_seed import BASE_TIME, Seeder
+
+pytest_plugins = ("tests.reader_seed",)
 
 
 def _titles(html: str) -> list[str]:

@@ -9,7 +9,9 @@ from feedhub.config import Settings
 from feedhub.db import Database
 from feedhub.web.reader import public_reading_enabled, set_public_reading
 
-from .reader_seed import Seeder, login, seed  # noqa: F401
+from .reader_seed import Seeder, login
+
+pytest_plugins = ("tests.reader_seed",)
 
 
 def _switch(db: Database, enabled: bool) -> None:

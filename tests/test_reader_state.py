@@ -10,7 +10,9 @@ from sqlalchemy import select
 from feedhub.db import Database
 from feedhub.models import ReadMark, Star
 
-from .reader_seed import Seeder, csrf_token, login, second_client, seed  # noqa: F401
+from .reader_seed import Seeder, csrf_token, login
+
+pytest_plugins = ("tests.reader_seed",)
 
 
 def _titles(html: str) -> list[str]:
