@@ -542,6 +542,22 @@ def test_slow_drip_body_stops_at_the_total_deadline(
     assert time.monotonic() - started < 1.5
 
 
+def test_deadline_covers_all_redirect_hops(
+    make_fetcher: MakeFetcher, feed_server: FeedServer
+) -> None:
+    # each hop alone is well inside the deadline; together they are not
+    for i in range(3):
+        feed_server.add(
+            f"/hop{i}", Response(status=302, headers={"Location": f"/hop{i + 1}"}, delay=0.3)
+        )
+    feed_server.add("/hop3", body=FEED, delay=0.3)
+    started = time.monotonic()
+    result = get(make_fetcher(total_timeout=0.7), feed_server.url("/hop0"))
+    assert result.error_kind == "timeout"
+    assert result.error is not None and result.error.startswith("timed out after 0.7 s")
+    assert time.monotonic() - started < 1.2
+
+
 def test_slow_drip_headers_stop_at_the_total_deadline(
     make_fetcher: MakeFetcher, raw_server: Callable[..., RawServer]
 ) -> None:
@@ -646,15 +662,27 @@ def test_host_limiter_blocks_beyond_the_limit() -> None:
     assert limiter.acquire("example.org", timeout=0.05)
 
 
-def test_keep_alive_connection_is_reused(fetcher: Fetcher, feed_server: FeedServer) -> None:
+@pytest.mark.parametrize(
+    ("response", "status"),
+    [
+        (Response(body=FEED), 200),
+        (Response(body=FEED, headers={"ETag": '"v1"'}), 304),
+        (Response(status=404, body=b"not here"), 404),
+    ],
+    ids=["200", "304", "404"],
+)
+def test_keep_alive_connection_is_reused(
+    fetcher: Fetcher, feed_server: FeedServer, response: Response, status: int
+) -> None:
     served_by: list[threading.Thread] = []
 
     def record(seen: SeenRequest) -> Response:
         served_by.append(threading.current_thread())  # one server thread per connection
-        return Response(body=FEED)
+        return response
 
     url = feed_server.add("/feed", record)
-    assert get(fetcher, url).ok and get(fetcher, url).ok
+    statuses = [get(fetcher, url, etag='"v1"').status for _ in range(2)]
+    assert statuses == [status, status]
     assert served_by[0] is served_by[1]
 
 
