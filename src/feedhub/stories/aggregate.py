@@ -141,6 +141,7 @@ def refresh_story(
             content_html=rep.content or rep.summary,
             sources=sources,
             places=places,
+            other_titles=[e.title for e in ordered[1:] if e.title != rep.title],
         ),
     )
     return True

@@ -53,10 +53,23 @@ def html_to_text(markup: str) -> str:
 
 
 def document_text(
-    *, title: str, lead: str, content_html: str, sources: Iterable[str], places: Iterable[str]
+    *,
+    title: str,
+    lead: str,
+    content_html: str,
+    sources: Iterable[str],
+    places: Iterable[str],
+    other_titles: Iterable[str] = (),
 ) -> str:
-    """The plain text a story is found by."""
-    parts = [title, lead, html_to_text(content_html), " ".join(sources), " ".join(places)]
+    """The plain text a story is found by (other copies' headlines count too)."""
+    parts = [
+        title,
+        lead,
+        " ".join(other_titles),
+        html_to_text(content_html),
+        " ".join(sources),
+        " ".join(places),
+    ]
     return "\n".join(p for p in parts if p)[:MAX_DOCUMENT_CHARS]
 
 

@@ -1,0 +1,98 @@
+"""Shingles, MinHash and LSH band keys: stable, edit-tolerant, and discriminating."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from feedhub.stories.fingerprint import (
+    BANDS,
+    NUM_PERM,
+    fingerprint,
+    minhash,
+    shingles,
+    similarity,
+    title_key,
+)
+from feedhub.stories.text import drop_truncated_tail, fold
+
+TITLE = "Brücke über den Wiedbach wird ab Juni saniert"
+LEAD = (
+    "Die Stadt Neuwied saniert die Brücke über den Wiedbach im Stadtteil Niederbieber. "
+    "Die Arbeiten beginnen im Juni und sollen bis zum Herbst dauern, teilte die "
+    "Verwaltung mit. Autofahrer müssen mit Umleitungen über die Landesstraße rechnen, "
+    "Fußgänger können die Baustelle auf einem Notsteg passieren."
+)
+OTHER_TITLE = "Feuerwehr löscht Brand in Lagerhalle"
+OTHER_LEAD = (
+    "In einer Lagerhalle im Industriegebiet Distelfeld ist in der Nacht ein Feuer "
+    "ausgebrochen. Die Feuerwehr war mit sechzig Kräften im Einsatz, verletzt wurde niemand."
+)
+
+
+def test_fold_strips_diacritics_and_sharp_s() -> None:
+    assert fold("Straße in Bad Hönningen") == "strasse in bad honningen"
+
+
+def test_truncated_tail_drops_the_partial_word() -> None:
+    assert drop_truncated_tail("Die Arbeiten begin…") == "Die Arbeiten"
+    assert drop_truncated_tail("Die Arbeiten beginnen …") == "Die Arbeiten beginnen"
+    assert drop_truncated_tail("Ganz normal.") == "Ganz normal."
+
+
+def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:
+    fp = fingerprint(TITLE, LEAD)
+    assert len(minhash(fp.shingles)) == NUM_PERM
+    assert len(fp.band_keys) == BANDS + 1  # plus the title key
+    assert all(0 <= k < 2**63 for k in fp.band_keys)
+
+
+def test_keys_are_the_same_in_another_process() -> None:
+    """Keys are stored in the database: they must not depend on hash randomization."""
+    code = (
+        "from feedhub.stories.fingerprint import fingerprint;"
+        f"print(list(fingerprint({TITLE!r}, {LEAD!r}).band_keys))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    ).stdout
+    assert out.strip() == str(list(fingerprint(TITLE, LEAD).band_keys))
+
+
+def test_truncated_teaser_with_edited_title_is_similar() -> None:
+    full = shingles(TITLE, LEAD)
+    teaser = shingles("Neuwied: Wiedbach-Brücke wird saniert", LEAD[:140] + " …")
+    assert similarity(full, teaser) >= 0.6
+
+
+def test_teaser_shares_band_keys_with_the_full_text() -> None:
+    full = set(fingerprint(TITLE, LEAD).band_keys)
+    teaser = set(fingerprint("Neuwied: Wiedbach-Brücke wird saniert", LEAD[:140] + " …").band_keys)
+    assert full & teaser
+
+
+def test_unrelated_texts_are_dissimilar_and_share_no_keys() -> None:
+    a = fingerprint(TITLE, LEAD)
+    b = fingerprint(OTHER_TITLE, OTHER_LEAD)
+    assert similarity(a.shingles, b.shingles) < 0.1
+    assert not set(a.band_keys) & set(b.band_keys)
+
+
+def test_tiny_texts_use_jaccard_so_short_headlines_do_not_match_on_containment() -> None:
+    a = shingles("Polizeibericht", "")
+    b = shingles("Polizeibericht vom Wochenende aus dem Kreis", "")
+    assert similarity(a, b) < 0.5
+
+
+def test_title_key_ignores_word_order_and_needs_three_words() -> None:
+    assert title_key("Brand in Lagerhalle Neuwied") == title_key("Neuwied: Lagerhalle, Brand")
+    assert title_key("Polizeibericht") is None
+
+
+def test_empty_text_has_no_keys() -> None:
+    fp = fingerprint("", "")
+    assert fp.empty and fp.band_keys == ()
