@@ -107,6 +107,7 @@ _AMP_PARAMS = {"amp": {"", "1", "true", "yes"}, "outputtype": {"amp"}, "output":
 
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _UNRESERVED_SET = frozenset(_UNRESERVED)
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 _PCT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 # characters left as they are in a path: reserved sub-delims, ":" "@" "/" and "%"
 _PATH_SAFE = "!$&'()*+,;=:@/%"
@@ -279,7 +280,7 @@ def _canonical_query(query: str) -> str:
         return ""
     # make the query ASCII first (raw non-ASCII as UTF-8 escapes), then decode the
     # escapes byte for byte (latin-1) so that no byte sequence is lost or merged
-    ascii_query = quote(query, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+    ascii_query = query if query.isascii() else quote(query, safe=_PRINTABLE_ASCII)
     pairs = parse_qsl(ascii_query, keep_blank_values=True, encoding="latin-1")
     kept = sorted((n, v) for n, v in pairs if n and not _is_tracking(n, v))
     encoded = []
