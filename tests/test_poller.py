@@ -334,3 +334,42 @@ def test_user_agent_is_honest(db: Database, settings: Settings, feed_server: Fee
     poll_once(db, settings)
     ua = feed_server.hits("/feed")[0].headers["user-agent"]
     assert ua.startswith("feedhub/") and "http" in ua
+
+
+def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
+    pg_url: str, feed_server: FeedServer, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Two poller processes lease disjoint sources with FOR UPDATE SKIP LOCKED."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .conftest import _truncate_pg
+
+    _truncate_pg(pg_url)
+    db = Database(pg_url)
+    settings = Settings(instance_path=tmp_path, database_url=pg_url, allow_private_networks=True)
+    n = 60
+    with db.session() as s:
+        for i in range(n):
+            url = feed_server.add(f"/p{i}", body=rss(items(2, prefix=f"p{i}")), delay=0.05)
+            add_source(s, settings, url)
+    env = dict(os.environ, FEEDHUB_DATABASE_URL=pg_url, FEEDHUB_ALLOW_PRIVATE_NETWORKS="1",
+               FEEDHUB_INSTANCE_PATH=str(tmp_path), FEEDHUB_PARSE_PROCESSES="0")
+    exe = Path(sys.executable).parent / "feedhub"
+    procs = [
+        subprocess.Popen([exe, "poll", "--once", "--workers", "4"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    hits = [len(feed_server.hits(f"/p{i}")) for i in range(n)]
+    assert hits == [1] * n
+    with db.session() as s:
+        workers = set(s.scalars(select(Fetch.worker)))
+        assert s.scalar(select(func.count()).select_from(Entry)) == 2 * n
+    pids = {w.split(":")[1] for w in workers if w}
+    assert len(pids) == 2, "both pollers should have taken a share of the sources"
+    db.dispose()

@@ -45,6 +45,9 @@ from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
 
 log = logging.getLogger(__name__)
 
+# sources leased at a time: enough to keep the fetch threads busy, few enough
+# that other pollers get their share
+LEASE_MIN = 16
 LEASE_BATCH = 200
 
 
@@ -147,7 +150,7 @@ class Poller:
         n = parse_processes(self.settings)
         if n and self._parse_pool is None:
             self._parse_pool = ProcessPoolExecutor(
-                max_workers=n, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=n, mp_context=multiprocessing.get_context("spawn")
             )
         return self._parse_pool
 
@@ -245,7 +248,11 @@ class Poller:
             while True:
                 now = utcnow()
                 jobs = self.lease(
-                    now, all_sources=all_sources, round_start=round_start, source_ids=source_ids
+                    now,
+                    all_sources=all_sources,
+                    round_start=round_start,
+                    source_ids=source_ids,
+                    limit=max(LEASE_MIN, self.workers * 4),
                 )
                 if not jobs:
                     break
