@@ -15,7 +15,7 @@ import os
 import pickle
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -294,3 +294,14 @@ def test_truncated_bodies_never_raise(spec_path: Path) -> None:
 def test_garbage_never_raises(body: bytes) -> None:
     feed = process_feed(body, {"content-type": "application/xml; charset=bogus-8"}, "not a url")
     assert isinstance(feed, FeedData)
+
+
+def test_runs_concurrently_in_threads() -> None:
+    spec = json.loads((DATA / "rss20.json").read_text("utf-8"))
+    body = (DATA / spec["source"]).read_bytes()
+    expected = process_feed(body, spec["headers"], spec["url"])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(lambda _: process_feed(body, spec["headers"], spec["url"]), range(40))
+        )
+    assert all(result == expected for result in results)
