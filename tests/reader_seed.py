@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from feedhub.db import Database
 from feedhub.models import Category, Entry, Place, Source, Story, StoryPlace, User
 from feedhub.stories.search import document_text, index_story
 from feedhub.web.auth import hash_password
@@ -149,17 +146,3 @@ def login(client: FlaskClient, username: str = "reader", password: str = PASSWOR
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token}
     )
-
-
-@pytest.fixture
-def seed(db: Database) -> Iterator[Seeder]:
-    """A seeder on the test database; commit with ``seed.session.commit()``."""
-    seeder = Seeder(session=db.sessionmaker())
-    yield seeder
-    seeder.session.close()
-
-
-@pytest.fixture
-def second_client(app: Flask) -> FlaskClient:
-    """Another browser (its own cookies) on the same app: a second device or user."""
-    return app.test_client()

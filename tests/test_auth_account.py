@@ -10,7 +10,7 @@ from feedhub.models import User
 
 from .reader_seed import PASSWORD, Seeder, csrf_token, login
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 NEW_PASSWORD = "a much better passphrase"
 

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from .reader_seed import PASSWORD, Seeder, csrf_token
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 
 @pytest.mark.parametrize(

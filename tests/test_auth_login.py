@@ -12,7 +12,7 @@ from feedhub.web.login_limits import MAX_PER_USERNAME
 
 from .reader_seed import PASSWORD, Seeder, csrf_token, login
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 
 def _attempt(client: FlaskClient, password: str, username: str = "reader", next_: str = "") -> Any:

@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from .reader_seed import Seeder
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

@@ -11,7 +11,7 @@ from feedhub.web.reader import public_reading_enabled, set_public_reading
 
 from .reader_seed import Seeder, login
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 
 def _switch(db: Database, enabled: bool) -> None:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from .reader_seed import BASE_TIME, Seeder
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 
 def _titles(html: str) -> list[str]:

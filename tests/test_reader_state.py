@@ -12,7 +12,7 @@ from feedhub.models import ReadMark, Star
 
 from .reader_seed import Seeder, csrf_token, login
 
-pytest_plugins = ("tests.reader_seed",)
+pytest_plugins = ("tests.reader_fixtures",)
 
 
 def _titles(html: str) -> list[str]:
