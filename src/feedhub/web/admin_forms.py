@@ -23,6 +23,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -110,17 +111,20 @@ class RuleForm(FlaskForm):  # type: ignore[misc]
     field = SelectField(
         _l("Look in"),
         choices=[
-            ("any", _l("Anywhere")),
-            ("title", _l("Title")),
-            ("lead", _l("Lead text")),
-            ("feed_category", _l("Feed category")),
-            ("author", _l("Author")),
-            ("source", _l("Source")),
+            SelectChoice("any", _l("Anywhere")),
+            SelectChoice("title", _l("Title")),
+            SelectChoice("lead", _l("Lead text")),
+            SelectChoice("feed_category", _l("Feed category")),
+            SelectChoice("author", _l("Author")),
+            SelectChoice("source", _l("Source")),
         ],
     )
     match_type = SelectField(
         _l("Match"),
-        choices=[("keywords", _l("Any of these words")), ("regex", _l("Regular expression"))],
+        choices=[
+            SelectChoice("keywords", _l("Any of these words")),
+            SelectChoice("regex", _l("Regular expression")),
+        ],
     )
     pattern = TextAreaField(
         _l("Pattern"),
@@ -130,9 +134,9 @@ class RuleForm(FlaskForm):  # type: ignore[misc]
     action = SelectField(
         _l("Then"),
         choices=[
-            ("set_category", _l("Put into category")),
-            ("flag_sponsored", _l("Flag as sponsored")),
-            ("hide", _l("Hide the story")),
+            SelectChoice("set_category", _l("Put into category")),
+            SelectChoice("flag_sponsored", _l("Flag as sponsored")),
+            SelectChoice("hide", _l("Hide the story")),
         ],
     )
     category_id = SelectField(_l("Category"), coerce=_coerce_optional_int, validate_choice=True)

@@ -125,11 +125,12 @@ def slowest_hosts(session: Session, since: datetime, limit: int = 10) -> list[Ho
     ).all()
     if not rows:
         return []
-    urls = dict(
-        session.execute(
+    urls = {
+        int(row[0]): str(row[1])
+        for row in session.execute(
             select(Source.id, Source.url).where(Source.id.in_([row[0] for row in rows]))
-        ).tuples()
-    )
+        )
+    }
     pooled: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for source_id, polls, total_ms, max_ms in rows:
         host = host_of(urls.get(source_id, ""))

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from feedhub.app import db_session
 from feedhub.config import Settings
@@ -92,7 +93,7 @@ def source_add() -> Any:
             category_id=str(form.category_id.data or ""),
         )
         pick.feed_url.choices = [
-            (feed.url, f"{feed.title or feed.url} ({feed.kind.upper()}) – {feed.url}")
+            SelectChoice(feed.url, f"{feed.title or feed.url} ({feed.kind.upper()}) – {feed.url}")
             for feed in found.feeds
         ]
         return render_template("admin/source_pick.html", form=pick, page_url=url)
@@ -103,7 +104,7 @@ def source_add() -> Any:
 def source_pick() -> Any:
     form = SourcePickForm()
     chosen = form.feed_url.raw_data[0] if form.feed_url.raw_data else ""
-    form.feed_url.choices = [(chosen, chosen)] if chosen else []
+    form.feed_url.choices = [SelectChoice(chosen, chosen)] if chosen else []
     if form.validate_on_submit():
         raw_category = form.category_id.data or ""
         category_id = int(raw_category) if raw_category.isdigit() else None

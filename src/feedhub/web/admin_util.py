@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from feedhub.app import db_session, runtime
 from feedhub.config import Settings
@@ -34,11 +35,11 @@ def add_error(form: Any, field_name: str, message: str) -> None:
         form.form_errors.append(message)
 
 
-def category_choices(empty_label: str) -> list[tuple[Any, str]]:
+def category_choices(empty_label: str) -> list[SelectChoice]:
     """Choices for a category select, in display order, with an empty first option."""
     rows = (
         db_session()
         .execute(select(Category.id, Category.name).order_by(Category.position, Category.id))
         .all()
     )
-    return [(None, empty_label), *[(row.id, row.name) for row in rows]]
+    return [SelectChoice("", empty_label), *[SelectChoice(str(row.id), row.name) for row in rows]]
