@@ -158,37 +158,32 @@ class Section:
 
 @bp.get("/")
 def index() -> Any:
+    """One keyset query per category, then every card of the page in one batch."""
     session = db_session()
-    user_id = _user_id()
-    sections: list[Section] = []
+    planned: list[tuple[str, list[int], str | None]] = []
     has_fallback = False
-    for category in q.categories_in_order(session):
+    for category in _nav_categories():
         has_fallback = has_fallback or category.is_fallback
         ids, cursor = q.category_ids(session, category, None, SECTION_SIZE)
-        if not ids:
-            continue
-        sections.append(
-            Section(
-                heading=category.heading or category.name,
-                cards=q.load_cards(session, ids, user_id),
-                more_url=url_for("reader.category", slug=category.slug) if cursor else None,
-            )
-        )
+        if ids:
+            more = url_for("reader.category", slug=category.slug) if cursor else None
+            planned.append((category.heading or category.name, ids, more))
     if not has_fallback:
         ids, cursor = q.uncategorized_ids(session, None, SECTION_SIZE)
         if ids:
-            sections.append(
-                Section(
-                    heading=runtime().settings.fallback_category,
-                    cards=q.load_cards(session, ids, user_id),
-                    more_url=url_for("reader.latest") if cursor else None,
-                )
-            )
+            more = url_for("reader.latest") if cursor else None
+            planned.append((runtime().settings.fallback_category, ids, more))
+    all_ids = [i for _, ids, _ in planned for i in ids]
+    cards = {c.id: c for c in q.load_cards(session, all_ids, _user_id())}
+    sections = [
+        Section(heading=heading, cards=[cards[i] for i in ids if i in cards], more_url=more)
+        for heading, ids, more in planned
+    ]
     return render_template(
         "reader/index.html",
         sections=sections,
         alternates=_front_alternates(session),
-        view_ids=[c.id for s in sections for c in s.cards],
+        view_ids=all_ids,
     )
 
 
