@@ -282,3 +282,32 @@ def test_pages_load_only_the_static_script(client: FlaskClient) -> None:
     scripts = re.findall(r"<script[^>]*>", html)
     assert scripts == ['<script src="/static/reader.js" defer>']
     assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_saved_output_feeds_are_linked_where_their_filter_matches(
+    client: FlaskClient, seed: Seeder
+) -> None:
+    from feedhub.models import OutputFeed
+
+    cat = seed.category("Wirtschaft", slug="wirtschaft", position=1)
+    seed.category("Sport", slug="sport", position=2)
+    seed.session.add_all(
+        [
+            OutputFeed(slug="wirtschaft-kompakt", title="Wirtschaft kompakt",
+                       filters={"categories": [cat.id]}),
+            OutputFeed(slug="alles", title="Alles", filters={}),
+            OutputFeed(slug="geheim", title="Geheim", filters={}, public=False),
+        ]
+    )  # fmt: skip
+    seed.session.commit()
+
+    category_page = client.get("/category/wirtschaft").get_data(as_text=True)
+    other_category = client.get("/category/sport").get_data(as_text=True)
+    front = client.get("/").get_data(as_text=True)
+
+    assert 'href="/feeds/wirtschaft-kompakt.atom"' in category_page
+    assert 'href="/feeds/wirtschaft-kompakt.atom"' not in other_category
+    assert (
+        'href="/feeds/alles.atom"' in front and 'href="/feeds/wirtschaft-kompakt.atom"' not in front
+    )
+    assert "geheim" not in front

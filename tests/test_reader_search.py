@@ -103,3 +103,12 @@ def test_search_with_operator_syntax_does_not_fail(client: FlaskClient, seed: Se
     response = client.get('/search?q="rathaus" OR NEAR(x) *')
 
     assert response.status_code == 200
+
+
+def test_search_marks_words_with_umlauts(client: FlaskClient, seed: Seeder) -> None:
+    seed.story("Bürgermeister eröffnet Straßenfest")
+    seed.session.commit()
+
+    html = client.get("/search?q=Straßenfest").get_data(as_text=True)
+
+    assert "<mark>Straßenfest</mark>" in html

@@ -6,6 +6,7 @@ keyboard shortcuts and in-place toggles. State-changing routes are POST + CSRF.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -95,21 +96,55 @@ def _user_id() -> int | None:
     return int(current_user.user_id) if current_user.is_authenticated else None
 
 
-def _front_alternates(session: Session) -> list[Alternate]:
-    alternates = [Alternate(_("All stories"), "/feeds/all.atom", "application/atom+xml")]
-    feeds = session.scalars(
-        select(OutputFeed).where(OutputFeed.public.is_(True)).order_by(OutputFeed.title)
+def _same_place(names: tuple[str, ...], place: Place | None) -> bool:
+    """A feed's place list names exactly this place (by name or slug), or no place at all."""
+    wanted = {n.lower() for n in names}
+    if place is None:
+        return not wanted
+    return bool(wanted) and wanted <= {place.name.lower(), place.slug.lower()}
+
+
+def _matching_outputs(
+    session: Session,
+    *,
+    category_id: int | None = None,
+    place: Place | None = None,
+    source_id: int | None = None,
+) -> list[Alternate]:
+    """Public saved output feeds whose filter is exactly this page's scope."""
+    from feedhub.publish.query import FeedFilter, FilterError
+
+    found = []
+    rows = session.scalars(
+        select(OutputFeed)
+        .where(OutputFeed.public.is_(True), OutputFeed.token.is_(None))
+        .order_by(OutputFeed.title)
     )
-    for feed in feeds:
-        alternates.append(Alternate(feed.title, f"/feeds/{feed.slug}.atom", "application/atom+xml"))
-    return alternates
+    for feed in rows:
+        try:
+            scope = FeedFilter.from_json(feed.filters)
+        except FilterError:
+            continue
+        if (
+            scope.categories == ((category_id,) if category_id is not None else ())
+            and scope.sources == ((source_id,) if source_id is not None else ())
+            and _same_place(scope.places, place)
+        ):
+            found.append(Alternate(feed.title, f"/feeds/{feed.slug}.atom", "application/atom+xml"))
+    return found
 
 
-def _category_alternates(category: Category) -> list[Alternate]:
-    return [
+def _front_alternates(session: Session) -> list[Alternate]:
+    everything = Alternate(_("All stories"), "/feeds/all.atom", "application/atom+xml")
+    return [everything, *_matching_outputs(session)]
+
+
+def _category_alternates(session: Session, category: Category) -> list[Alternate]:
+    builtin = [
         Alternate(f"{category.name} ({label})", f"/feeds/category/{category.slug}.{ext}", mime)
         for ext, mime, label in FEED_TYPES
     ]
+    return builtin + _matching_outputs(session, category_id=category.id)
 
 
 def _list_page(
@@ -205,7 +240,7 @@ def category(slug: str) -> Any:
         ids,
         cursor,
         heading=cat.heading or cat.name,
-        alternates=_category_alternates(cat),
+        alternates=_category_alternates(session, cat),
     )
 
 
@@ -217,7 +252,8 @@ def place(slug: str) -> Any:
         abort(404)
     ids, cursor = q.place_ids(session, found.id, _before(), PAGE_SIZE)
     heading = _("News from %(place)s", place=found.name)
-    return _list_page(found.name, ids, cursor, heading=heading)
+    alternates = _matching_outputs(session, place=found)
+    return _list_page(found.name, ids, cursor, heading=heading, alternates=alternates)
 
 
 @bp.get("/source/<int:source_id>")
@@ -228,7 +264,8 @@ def source(source_id: int) -> Any:
         abort(404)
     ids, cursor = q.source_ids(session, src.id, _before(), PAGE_SIZE)
     heading = _("Stories from %(source)s", source=src.display_title)
-    return _list_page(src.display_title, ids, cursor, heading=heading)
+    alternates = _matching_outputs(session, source_id=src.id)
+    return _list_page(src.display_title, ids, cursor, heading=heading, alternates=alternates)
 
 
 @bp.get("/starred")
@@ -262,7 +299,8 @@ def story(story_id: int) -> Any:
         read_ids, star_ids = q.story_states(session, user_id, [story_id])
         read, starred_now = story_id in read_ids, story_id in star_ids
     places = q.places_by_name(session, [str(p) for p in detail.story.places or []])
-    alternates = _category_alternates(detail.story.category) if detail.story.category else []
+    category = detail.story.category
+    alternates = _category_alternates(session, category) if category else []
     return render_template(
         "reader/story.html",
         detail=detail,
@@ -323,7 +361,8 @@ def search() -> Any:
             more_url = url_for(
                 "reader.search", before=q.Cursor(last.sort_at, last.id).encode(), **args
             )
-    terms = highlight_terms(query) if query else []
+    # the stems find "Rathäuser" for "rathaus"; the typed words keep umlauts and ß
+    terms = [*highlight_terms(query), *re.findall(r"\w{2,}", query)] if query else []
     return render_template(
         "reader/search.html",
         query=query,
