@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from feedhub.db import Database
 from feedhub.models import User
@@ -15,7 +16,9 @@ pytest_plugins = ("tests.reader_fixtures",)
 NEW_PASSWORD = "a much better passphrase"
 
 
-def _change(client: FlaskClient, current: str, new: str, confirm: str | None = None) -> object:
+def _change(
+    client: FlaskClient, current: str, new: str, confirm: str | None = None
+) -> TestResponse:
     return client.post(
         "/account/password",
         data={

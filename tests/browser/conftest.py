@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM_ARGS = [
@@ -69,8 +69,8 @@ def page(browser: Browser, problems: Problems) -> Iterator[Page]:
     def on_page_error(error: Error) -> None:
         problems.page_errors.append(str(error))
 
-    def on_dialog(dialog: object) -> None:
-        problems.dialogs.append(getattr(dialog, "message", ""))
+    def on_dialog(dialog: Dialog) -> None:
+        problems.dialogs.append(dialog.message)
         dialog.dismiss()
 
     tab.on("console", on_console)
