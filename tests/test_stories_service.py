@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 from feedhub.db import Database
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.ingest.store import store_feed
-from feedhub.models import Category, Entry, Place, Star, Story, StoryMerge, StoryPlace, User
+from feedhub.models import (
+    Category,
+    Entry,
+    Place,
+    Source,
+    Star,
+    Story,
+    StoryMerge,
+    StoryPlace,
+    User,
+)
 from feedhub.stories.admin import StoryError, merge_stories, split_entries
 from feedhub.stories.categories import ensure_default_categories
 from feedhub.stories.search import search_stories
@@ -89,9 +99,6 @@ class World:
             select(Entry).where(Entry.source_id == self.source(key).id, Entry.guid.in_(guids))
         ).all()
         return sorted(entries, key=lambda e: guids.index(e.guid))
-
-
-from feedhub.models import Source  # noqa: E402  (used in World's annotations)
 
 
 @pytest.fixture

@@ -16,13 +16,17 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from feedhub.models import Entry, LshBand
-from feedhub.stories.fingerprint import Fingerprint, fingerprint, similarity
+from feedhub.stories.fingerprint import Fingerprint, shingles, similarity, title_overlap
 from feedhub.stories.guard import conflict, guard_tokens
 from feedhub.stories.places import split_places
 
 WINDOW = timedelta(hours=72)
-MIN_SIMILARITY = 0.5
-MAX_CANDIDATES = 25
+# text similarity that joins on its own (a rewritten headline over the same lead) …
+STRONG_SIMILARITY = 0.85
+# … and the weaker one that also needs the headlines to share most of their words
+MIN_SIMILARITY = 0.65
+MIN_TITLE_OVERLAP = 0.6
+MAX_CANDIDATES = 12
 # a feed date more than this after the first sighting is not believed
 MAX_FUTURE = timedelta(hours=1)
 
@@ -127,8 +131,10 @@ def _near_duplicate(session: Session, entry: Entry, fp: Fingerprint) -> Assignme
         other_places = _places(cand.place)
         if own_places and other_places and not own_places & other_places:
             continue
-        sim = similarity(fp.shingles, fingerprint(cand.title, cand.lead).shingles)
+        sim = similarity(fp.shingles, shingles(cand.title, cand.lead))
         if sim < MIN_SIMILARITY:
+            continue
+        if sim < STRONG_SIMILARITY and title_overlap(entry.title, cand.title) < MIN_TITLE_OVERLAP:
             continue
         if conflict(own_guard, guard_tokens(cand.title, cand.lead)) is not None:
             continue

@@ -13,6 +13,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from feedhub.stories.stemming import stem
 from feedhub.stories.text import content_tokens, drop_truncated_tail
 
 LEAD_TOKENS = 32  # content tokens of the lead that enter the fingerprint
@@ -105,3 +106,12 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> float:
     if smaller < 6:
         return common / len(a | b)
     return common / smaller
+
+
+def title_overlap(a: str, b: str) -> float:
+    """Share of the shorter headline's (stemmed) words that the other headline has too."""
+    words_a = {stem(w) for w in content_tokens(a)}
+    words_b = {stem(w) for w in content_tokens(b)}
+    if not words_a or not words_b:
+        return 0.0
+    return len(words_a & words_b) / min(len(words_a), len(words_b))
