@@ -16,6 +16,12 @@ from .outputs_seed import Seeder
 
 
 @pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """Check the database on every request: these tests change data between requests."""
+    return {**app_config, "OUTPUT_REVALIDATE_SECONDS": 0}
+
+
+@pytest.fixture
 def seed(db: Database) -> Seeder:
     return Seeder(db)
 

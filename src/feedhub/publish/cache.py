@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import brotli
+from werkzeug.http import http_date, parse_accept_header
 
 from feedhub.publish.query import Boundary, WindowState
 
@@ -105,6 +106,46 @@ def not_modified(
         )
         return rendered.last_modified <= since
     return False
+
+
+def pick_encoding(accept_encoding: str | None) -> str | None:
+    """``br`` over ``gzip`` over identity, honouring q=0."""
+    accept = parse_accept_header(accept_encoding or "")
+    if accept.quality("br") > 0:
+        return "br"
+    if accept.quality("gzip") > 0:
+        return "gzip"
+    return None
+
+
+def reply(
+    rendered: Rendered,
+    *,
+    public: bool,
+    max_age: int,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    if_modified_since: datetime | None,
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a feed response; shared by the Flask view and the fast path."""
+    encoding = pick_encoding(accept_encoding)
+    body, etag = rendered.variant(encoding)
+    headers = [
+        ("ETag", etag),
+        ("Last-Modified", http_date(rendered.last_modified)),
+        ("Cache-Control", f"{'public' if public else 'private'}, max-age={max_age}"),
+        ("Vary", "Accept-Encoding"),
+    ]
+    if public:
+        headers.append(("Access-Control-Allow-Origin", "*"))
+    else:
+        headers.append(("X-Robots-Tag", "noindex"))
+    if not_modified(rendered, if_none_match, if_modified_since):
+        return 304, headers, b""
+    headers.append(("Content-Type", rendered.content_type))
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    return 200, headers, body
 
 
 class RenderCache:

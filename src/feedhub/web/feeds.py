@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import Connection
-from werkzeug.http import http_date
 
 from feedhub.app import db_session, runtime
-from feedhub.publish.cache import RenderCache, Rendered, not_modified
+from feedhub.publish.cache import CacheEntry, CacheKey, RenderCache, Rendered, reply
 from feedhub.publish.definitions import (
     ALL_KEY,
     FeedDefinition,
@@ -39,7 +39,24 @@ from feedhub.publish.tagging import tag_authority
 bp = Blueprint("feeds", __name__)
 
 DEFAULT_MAX_AGE = 300  # seconds feed apps may reuse a response without asking
+DEFAULT_REVALIDATE = 1.0  # seconds a checked cache entry is served without a query
 FORMAT_RULE = "<any(atom, rss, json):fmt>"
+
+
+@dataclass
+class Fresh:
+    """A cache entry checked against the database at ``checked_at`` (monotonic seconds).
+
+    ``replay`` holds the headers the full Flask stack added to the last response
+    for this key (security headers and the like), so the fast path can answer
+    exactly like Flask would, without running it.
+    """
+
+    checked_at: float
+    entry: CacheEntry
+    public: bool
+    token: str | None
+    replay: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass
@@ -48,6 +65,7 @@ class OutputsState:
 
     cache: RenderCache = field(default_factory=RenderCache)
     authority: str | None = None
+    fresh: dict[CacheKey, Fresh] = field(default_factory=dict)
 
 
 def outputs_state(app: Flask | None = None) -> OutputsState:
@@ -82,47 +100,51 @@ def _authority() -> str:
     return state.authority
 
 
-def _authorized(definition: FeedDefinition) -> bool:
-    if definition.public:
+def token_allows(public: bool, token: str | None, given: str) -> bool:
+    """Public feeds need nothing; private ones the exact token (compared in constant time)."""
+    if public:
         return True
-    given = request.args.get("token", "")
-    return bool(definition.token) and hmac.compare_digest(
-        given.encode(), (definition.token or "").encode()
-    )
+    return bool(token) and hmac.compare_digest(given.encode(), (token or "").encode())
 
 
-def _encoding() -> str | None:
-    accept = request.accept_encodings
-    if accept.quality("br") > 0:
-        return "br"
-    if accept.quality("gzip") > 0:
-        return "gzip"
-    return None
+def _authorized(definition: FeedDefinition) -> bool:
+    return token_allows(definition.public, definition.token, request.args.get("token", ""))
 
 
-def _max_age() -> int:
-    return int(current_app.config.get("OUTPUT_MAX_AGE", DEFAULT_MAX_AGE))
+def max_age(app: Flask | None = None) -> int:
+    return int((app or current_app).config.get("OUTPUT_MAX_AGE", DEFAULT_MAX_AGE))
+
+
+def revalidate_seconds(app: Flask | None = None) -> float:
+    """How long a process trusts a checked cache entry without asking the database again."""
+    return float((app or current_app).config.get("OUTPUT_REVALIDATE_SECONDS", DEFAULT_REVALIDATE))
 
 
 def _respond(rendered: Rendered, public: bool) -> Response:
-    encoding = _encoding()
-    body, etag = rendered.variant(encoding)
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(rendered.last_modified),
-        "Cache-Control": f"{'public' if public else 'private'}, max-age={_max_age()}",
-        "Vary": "Accept-Encoding",
-    }
-    if public:
-        headers["Access-Control-Allow-Origin"] = "*"
-    else:
-        headers["X-Robots-Tag"] = "noindex"
-    if not_modified(rendered, request.headers.get("If-None-Match"), request.if_modified_since):
+    status, headers, body = reply(
+        rendered,
+        public=public,
+        max_age=max_age(),
+        accept_encoding=request.headers.get("Accept-Encoding"),
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.if_modified_since,
+    )
+    if status == 304:
         return Response(status=304, headers=headers)
-    response = Response(body, content_type=rendered.content_type, headers=headers)
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
-    return response
+    return Response(body, status=status, headers=headers)
+
+
+def _remember(key: CacheKey, entry: CacheEntry, definition: FeedDefinition) -> None:
+    """Mark the entry as checked now; the replay headers do not depend on the entry."""
+    state = outputs_state()
+    previous = state.fresh.get(key)
+    state.fresh[key] = Fresh(
+        time.monotonic(),
+        entry,
+        definition.public,
+        definition.token,
+        previous.replay if previous is not None else None,
+    )
 
 
 def serve(resolve: Callable[[Connection], FeedDefinition | None], fmt: str) -> Response:
@@ -137,6 +159,7 @@ def serve(resolve: Callable[[Connection], FeedDefinition | None], fmt: str) -> R
         key = (definition.key, fmt, root)
         entry = state.cache.get(key)
         if entry is not None and still_current(conn, entry, definition, now):
+            _remember(key, entry, definition)
             return _respond(entry.rendered, definition.public)
     settings = runtime().settings
     ctx = RenderContext(
@@ -147,6 +170,7 @@ def serve(resolve: Callable[[Connection], FeedDefinition | None], fmt: str) -> R
     )
     entry = render_entry(db_session(), definition, fmt, ctx, now)
     state.cache.put(key, entry)
+    _remember(key, entry, definition)
     return _respond(entry.rendered, definition.public)
 
 
@@ -180,11 +204,14 @@ def opml() -> Response:
     # dateCreated changes every second; the tag depends only on what is listed
     listed = repr([(o.title, o.xml_url, o.html_url) for o in outlines]).encode()
     response.set_etag(hashlib.sha256(listed).hexdigest()[:32])
-    response.headers["Cache-Control"] = f"public, max-age={_max_age()}"
+    response.headers["Cache-Control"] = f"public, max-age={max_age()}"
     response.make_conditional(request)
     return response
 
 
 def init_app(app: Flask) -> None:
+    from feedhub.web.feeds_fast import FeedFastPath
+
     app.extensions["feedhub_outputs"] = OutputsState()
     app.register_blueprint(bp)
+    app.wsgi_app = FeedFastPath(app.wsgi_app, app)  # type: ignore[method-assign]
