@@ -41,6 +41,14 @@ def test_errors_read_as_plain_words_in_english(app: Flask) -> None:
         assert describe_error("something new") == "something new"
 
 
+def test_errors_read_as_plain_words_in_german(app: Flask) -> None:
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert describe_error("timed out after 20 s") == "Abgebrochen nach 20 s"
+        assert describe_error("410 Gone") == (
+            "410 Gone: der Anbieter hat den Feed entfernt; Quelle deaktiviert"
+        )
+
+
 def test_a_timeout_shows_with_its_reason_on_the_health_list(
     admin_client: FlaskClient, feed_server: FeedServer, db: Database, settings: Settings
 ) -> None:
