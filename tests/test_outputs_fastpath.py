@@ -116,3 +116,13 @@ def test_rotated_token_stops_working_after_the_window(
 def test_no_cookie_is_replayed(client: FlaskClient, story: int) -> None:
     warm(client, "/feeds/all.atom")
     assert "Set-Cookie" not in client.get("/feeds/all.atom").headers
+
+
+def test_fast_path_memory_stays_bounded(app: Flask, client: FlaskClient, story: int) -> None:
+    from feedhub.web.feeds import outputs_state
+
+    state = outputs_state(app)
+    state.cache.max_entries = 3
+    for n in range(6):
+        assert client.get("/feeds/all.atom", base_url=f"http://host{n}.example").status_code == 200
+    assert len(state.fresh) <= 3

@@ -137,7 +137,9 @@ def _respond(rendered: Rendered, public: bool) -> Response:
 def _remember(key: CacheKey, entry: CacheEntry, definition: FeedDefinition) -> None:
     """Mark the entry as checked now; the replay headers do not depend on the entry."""
     state = outputs_state()
-    previous = state.fresh.get(key)
+    previous = state.fresh.pop(key, None)
+    while len(state.fresh) >= state.cache.max_entries:  # Host headers vary: stay bounded
+        state.fresh.pop(next(iter(state.fresh)))
     state.fresh[key] = Fresh(
         time.monotonic(),
         entry,
