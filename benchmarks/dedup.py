@@ -362,9 +362,7 @@ class IngestStats:
     store_seconds: float = 0.0
 
 
-def ingest(db: Database, items: list[Item], slot: timedelta = timedelta(hours=6)) -> IngestStats:
-    """Poll every source once per time slot, as a scheduler would."""
-    stats = IngestStats()
+def _prepare_sources(db: Database) -> dict[str, int]:
     with db.session() as session:
         ensure_default_categories(session, "Weitere Artikel")
         existing = {s.url for s in session.scalars(select(Source))}
@@ -373,7 +371,19 @@ def ingest(db: Database, items: list[Item], slot: timedelta = timedelta(hours=6)
             if url not in existing:
                 session.add(Source(url=url, title=name, priority=prio))
     with db.session() as session:
-        sources = {s.url: s.id for s in session.scalars(select(Source))}
+        return {s.url: s.id for s in session.scalars(select(Source))}
+
+
+def ingest(
+    dbs: list[Database], items: list[Item], slot: timedelta = timedelta(hours=6)
+) -> list[IngestStats]:
+    """Poll every source once per time slot, as a scheduler would.
+
+    With several databases each poll goes into all of them in turn, so a load
+    change on a shared machine hits every database alike and the ratio holds.
+    """
+    stats = [IngestStats() for _ in dbs]
+    sources = [_prepare_sources(db) for db in dbs]
     by_slot: dict[tuple[int, str], list[Item]] = defaultdict(list)
     origin = min(i.published for i in items)
     for it in items:
@@ -381,16 +391,18 @@ def ingest(db: Database, items: list[Item], slot: timedelta = timedelta(hours=6)
     for (slot_no, key), batch in sorted(by_slot.items()):
         url = f"https://{key}.example.de/feed.xml"
         now = origin + slot * (slot_no + 1)
-        t0 = time.perf_counter()
-        feed = process_feed(build_feed(key, batch), {"content-type": "application/rss+xml"}, url)
-        t1 = time.perf_counter()
-        with db.session() as session:
-            source = session.get(Source, sources[url])
-            assert source is not None
-            store_feed(session, source, feed, now, retention_days=100_000)
-        stats.parse_seconds += t1 - t0
-        stats.store_seconds += time.perf_counter() - t1
-        stats.entries += len(batch)
+        body = build_feed(key, batch)
+        for db, ids, stat in zip(dbs, sources, stats, strict=True):
+            t0 = time.perf_counter()
+            feed = process_feed(body, {"content-type": "application/rss+xml"}, url)
+            t1 = time.perf_counter()
+            with db.session() as session:
+                source = session.get(Source, ids[url])
+                assert source is not None
+                store_feed(session, source, feed, now, retention_days=100_000)
+            stat.parse_seconds += t1 - t0
+            stat.store_seconds += time.perf_counter() - t1
+            stat.entries += len(batch)
     return stats
 
 
@@ -482,20 +494,28 @@ def seed(path: Path, count: int, rng: random.Random, before: datetime) -> None:
     conn.close()
 
 
-def scale_run(workdir: Path, size: int, items: list[Item]) -> tuple[float, int, float]:
-    path = workdir / f"seeded-{size}.sqlite3"
-    db = Database(f"sqlite:///{path}")
-    upgrade(db)
-    db.dispose()
-    t0 = time.perf_counter()
-    seed(path, size, random.Random(size), min(i.published for i in items))
-    seed_seconds = time.perf_counter() - t0
-    db = Database(f"sqlite:///{path}")
-    stats = ingest(db, items)
-    with db.session() as session:
-        total = session.scalar(select(func.count()).select_from(Entry)) or 0
-    db.dispose()
-    return stats.store_seconds / stats.entries * 1000, total, seed_seconds
+def scale_runs(
+    workdir: Path, sizes: list[int], items: list[Item]
+) -> list[tuple[int, float, int, float]]:
+    """(size, store ms per entry, entries afterwards, seeding seconds) per seeded size."""
+    dbs, seed_seconds = [], []
+    for size in sizes:
+        path = workdir / f"seeded-{size}.sqlite3"
+        db = Database(f"sqlite:///{path}")
+        upgrade(db)
+        db.dispose()
+        t0 = time.perf_counter()
+        seed(path, size, random.Random(size), min(i.published for i in items))
+        seed_seconds.append(time.perf_counter() - t0)
+        dbs.append(Database(f"sqlite:///{path}"))
+    stats = ingest(dbs, items)
+    results = []
+    for size, db, stat, seconds in zip(sizes, dbs, stats, seed_seconds, strict=True):
+        with db.session() as session:
+            total = session.scalar(select(func.count()).select_from(Entry)) or 0
+        db.dispose()
+        results.append((size, stat.store_seconds / stat.entries * 1000, total, seconds))
+    return results
 
 
 def main() -> None:
@@ -513,14 +533,11 @@ def main() -> None:
 
     db = Database(f"sqlite:///{workdir / 'corpus.sqlite3'}")
     upgrade(db)
-    stats = ingest(db, items)
+    (stats,) = ingest([db], items)
     precision, recall, false_pairs, missed_pairs = pairwise(items, story_ids(db))
     db.dispose()
 
-    scale = []
-    for size in [int(s) for s in args.sizes.split(",") if s]:
-        per_entry, total, seed_seconds = scale_run(workdir, size, items)
-        scale.append((size, per_entry, total, seed_seconds))
+    scale = scale_runs(workdir, [int(s) for s in args.sizes.split(",") if s], items)
 
     truth_stories = len({i.label for i in items})
     lines = [

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,7 +77,7 @@ def _sync_places(session: Session, story: Story, names: Sequence[str]) -> None:
     new = wanted - set(current)
     if new:
         session.execute(
-            insert(StoryPlace),
+            insert(cast(Table, StoryPlace.__table__)),
             [{"story_id": story.id, "place_id": p, "sort_at": story.sort_at} for p in new],
         )
     moved = [p for p in wanted & set(current) if current[p] != story.sort_at]

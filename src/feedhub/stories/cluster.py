@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Table, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from feedhub.models import Entry, LshBand
@@ -56,8 +57,9 @@ def store_bands(session: Session, entry: Entry, fp: Fingerprint, *, replace: boo
         session.execute(delete(LshBand).where(LshBand.entry_id == entry.id))
     if fp.band_keys:
         at = band_time(entry)
+        # the Core table, not the mapped class: skips the ORM bulk machinery (hot path)
         session.execute(
-            insert(LshBand),
+            insert(cast(Table, LshBand.__table__)),
             [{"band_key": key, "entry_id": entry.id, "at": at} for key in fp.band_keys],
         )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# combining marks left after NFKD decomposition (the diacritics of Latin letters)
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _TRUNCATION = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
 # numbers keep their inner separators ("569,0", "12.11.2023", "3:1"); words are letters only
 _TOKEN = re.compile(r"\d+(?:[.,:/]\d+)*|[^\W\d_]+")
@@ -33,9 +35,12 @@ STOPWORDS = wordset(
 
 def fold(text: str) -> str:
     """Lower-case, strip diacritics, ß → ss: "Hönningen" and "Honningen" compare equal."""
-    text = text.replace("ß", "ss").replace("ẞ", "ss")
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())  # casefold: ß → ss
+    if decomposed.isascii():
+        return decomposed
+    return _COMBINING.sub("", decomposed)
 
 
 def drop_truncated_tail(text: str) -> str:
