@@ -157,9 +157,19 @@ def refresh_stories(session: Session, story_ids: Iterable[int]) -> None:
     now = utcnow()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
+        # lock the story rows first (in id order, so two pollers cannot deadlock): on
+        # PostgreSQL the entry query below then sees a concurrent poller's committed entry
+        stories = list(
+            session.scalars(
+                select(Story)
+                .where(Story.id.in_(chunk))
+                .order_by(Story.id)
+                .with_for_update(of=Story)
+            )
+        )
         by_story: dict[int, list[Entry]] = defaultdict(list)
         for entry in session.scalars(select(Entry).where(Entry.story_id.in_(chunk))):
             assert entry.story_id is not None
             by_story[entry.story_id].append(entry)
-        for story in session.scalars(select(Story).where(Story.id.in_(chunk))):
+        for story in stories:
             refresh_story(session, story, by_story.get(story.id, []), context, now)
