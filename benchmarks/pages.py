@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import platform
 import random
@@ -59,8 +60,21 @@ WORDS = (  # noqa: SIM905 - a readable block of words
     "Universität Hochschule Studenten Labor Klima Umwelt Tiere Zoo Hund Katze Kirche Pfarrer "
     "Jubiläum Geburtstag Ehrung Spende Hilfe Ehrenamt Jugend Senioren Familie Kinder Eltern"
 ).split()
+SUFFIXES = (
+    "", "platz", "straße", "verein", "amt", "haus", "bericht", "plan", "markt", "zeit", "gruppe",
+    "projekt", "streit", "kosten", "leiter", "tag", "woche", "ausschuss", "zentrum", "fest",
+)  # fmt: skip
+# ~2,400 words used with Zipf frequencies, like news text: a few words are everywhere,
+# most are rare. Searches pick words uniformly from the vocabulary (a typical query)
+# or from the ten most frequent ones (a worst case).
+VOCABULARY = [w + s for s in SUFFIXES for w in WORDS]
+ZIPF_WEIGHTS = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(len(VOCABULARY))))
 SOURCES = 300
 PLACES = 150
+
+
+def _words(rng: random.Random, k: int) -> list[str]:
+    return rng.choices(VOCABULARY, cum_weights=ZIPF_WEIGHTS, k=k)
 
 
 @dataclass
@@ -74,9 +88,8 @@ def _story_rows(sizes: Sizes, rng: random.Random) -> Iterator[tuple[Any, ...]]:
     step = SPAN / sizes.stories
     per_story, extra = divmod(sizes.entries, sizes.stories)
     for sid in range(1, sizes.stories + 1):
-        words = rng.sample(WORDS, 6)
-        title = " ".join(words).capitalize()
-        lead = " ".join(rng.sample(WORDS, 24)) + "."
+        title = " ".join(_words(rng, 6)).capitalize()
+        lead = " ".join(_words(rng, 24)) + "."
         cat = rng.randint(1, len(CATEGORIES) + 1)  # the last one is the fallback
         category_id = None if cat == len(CATEGORIES) + 1 and rng.random() < 0.5 else cat
         sort_at = START + step * sid + timedelta(seconds=rng.randint(0, 30))
@@ -115,7 +128,7 @@ def build(sizes: Sizes) -> Seed:
             src = rng.randint(1, SOURCES)
             sources.append(f"Quelle {src}")
             url = f"https://site{src}.example/{sort_at:%Y/%m}/{entry_id}"
-            content = f"<p>{lead}</p><p>{' '.join(rng.sample(WORDS, 30))}.</p>"
+            content = f"<p>{lead}</p><p>{' '.join(_words(rng, 30))}.</p>"
             seen = _naive(sort_at + timedelta(minutes=n * 7))
             entries.append(
                 (entry_id, src, f"guid:{entry_id}", f"{entry_id}", url, url, title, content,
@@ -298,11 +311,12 @@ def measure(url: str, sizes: Sizes, requests: int) -> list[Result]:
         "place page": lambda: f"/place/ort-{rng.randint(1, PLACES)}",
         "source page": lambda: f"/source/{rng.randint(1, SOURCES)}",
         "story page": lambda: f"/story/{rng.randint(1, sizes.stories)}",
-        "search, one word": lambda: f"/search?q={rng.choice(WORDS)}",
-        "search, two words": lambda: f"/search?q={'+'.join(rng.sample(WORDS, 2))}",
+        "search, typical word": lambda: f"/search?q={rng.choice(VOCABULARY)}",
+        "search, two words": lambda: f"/search?q={'+'.join(rng.sample(VOCABULARY, 2))}",
         "search, word + category": lambda: (
-            f"/search?q={rng.choice(WORDS)}&category={rng.choice(CATEGORIES)[1]}"
+            f"/search?q={rng.choice(VOCABULARY)}&category={rng.choice(CATEGORIES)[1]}"
         ),
+        "search, most common words": lambda: f"/search?q={rng.choice(VOCABULARY[:10])}",
     }
     results = []
     for kind, make in kinds.items():
