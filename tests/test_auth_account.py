@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -150,3 +151,10 @@ def test_forged_language_cookie_falls_back(client: FlaskClient) -> None:
     html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
 
     assert '<html lang="en">' in html
+
+
+def test_translations_outside_a_request_use_german(app: Flask) -> None:
+    from flask_babel import gettext
+
+    with app.app_context():
+        assert gettext("Published %(date)s", date="23.06.2022") == "Nachricht vom 23.06.2022"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, gettext
 from flask_login import current_user
 
@@ -31,6 +31,8 @@ def normalize_language(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and background jobs: the default language
+        return DEFAULT_LANGUAGE
     user_lang = getattr(current_user, "language", None) if current_user else None
     lang = (
         normalize_language(user_lang)
@@ -44,7 +46,7 @@ def select_locale() -> str:
 
 def current_language() -> str:
     """The language of this request (computes it when nothing has asked Babel yet)."""
-    lang = g.get("lang")
+    lang = g.get("lang") if has_request_context() else None
     return lang if isinstance(lang, str) else select_locale()
 
 
