@@ -31,6 +31,7 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     at: float
+    body: bytes = b""
 
 
 Handler = Callable[["SeenRequest"], Response]
@@ -59,10 +60,14 @@ class FeedServer:
             def do_GET(self) -> None:
                 self._serve(head=False)
 
+            def do_POST(self) -> None:
+                self._serve(head=False)
+
             def _serve(self, head: bool) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
                 seen = SeenRequest(
                     self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                    time.monotonic(),
+                    time.monotonic(), self.rfile.read(length) if length else b"",
                 )
                 with server.lock:
                     server.requests.append(seen)

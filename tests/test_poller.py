@@ -373,3 +373,18 @@ def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
     pids = {w.split(":")[1] for w in workers if w}
     assert len(pids) == 2, "both pollers should have taken a share of the sources"
     db.dispose()
+
+
+def test_changed_public_feeds_are_announced_to_the_websub_hub(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs
+
+    hub = feed_server.add("/hub", status=204)
+    add(feed_server.add("/feed", body=rss(items(2))))
+    with_hub = dataclasses.replace(settings, websub_hub=hub, public_url="https://news.example/")
+    poll_once(db, with_hub)
+    pings = [parse_qs(r.body.decode()) for r in feed_server.hits("/hub")]
+    assert {p["hub.mode"][0] for p in pings} == {"publish"}
+    assert "https://news.example/feeds/all.atom" in {p["hub.url"][0] for p in pings}
+    make_due(db)
+    poll_once(db, with_hub)  # nothing new: no second announcement
+    assert len(feed_server.hits("/hub")) == len(pings)

@@ -59,6 +59,8 @@ class Settings:
     public_reading: bool = True
     load_sample_sources: bool = True
     websub_hub: str = ""
+    # the site's public address, for links that leave a request (WebSub topics)
+    public_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

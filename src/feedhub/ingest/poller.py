@@ -447,6 +447,24 @@ class Poller:
         src.next_poll_at = now + timedelta(seconds=d.next_in)
 
     # -- maintenance -------------------------------------------------------------
+    def announce(self, summary: PollSummary) -> None:
+        """Ping the WebSub hub for public output feeds that changed in this round."""
+        if not (self.settings.websub_hub and self.settings.public_url):
+            return
+        if not (summary.new_entries or summary.updated_entries):
+            return
+        from feedhub.publish.websub import ping_hub_if_changed
+
+        try:
+            pinged = ping_hub_if_changed(
+                self.db, self.settings.websub_hub, self.settings.public_url
+            )
+        except Exception:  # the hub is optional; polling goes on
+            log.exception("WebSub ping failed")
+            return
+        if pinged:
+            log.info("announced %d changed feed URLs to %s", len(pinged), self.settings.websub_hub)
+
     def prune(self) -> int:
         total = 0
         while True:
@@ -482,9 +500,11 @@ def poll_once(
     try:
         poller.acquire_lock()
         try:
-            return poller.run_round(all_sources=all_sources, progress=progress)
+            summary = poller.run_round(all_sources=all_sources, progress=progress)
         finally:
             poller.release_lock()
+        poller.announce(summary)
+        return summary
     finally:
         poller.close()
 
@@ -522,6 +542,7 @@ def run_forever(
             summary = poller.run_round(progress=progress)
             if summary.sources:
                 log.info("%s", summary.line())
+                poller.announce(summary)
             if time.monotonic() - last_prune > 3600:
                 pruned = poller.prune()
                 if pruned:
