@@ -27,15 +27,24 @@ import sys
 import tempfile
 import threading
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 HOSTS = 25
-PLACES = ["Neuwied", "Koblenz", "Mainz", "Bendorf", "Linz am Rhein", "Dierdorf", "Unkel", "Puderbach"]
+PLACES = [
+    "Neuwied",
+    "Koblenz",
+    "Mainz",
+    "Bendorf",
+    "Linz am Rhein",
+    "Dierdorf",
+    "Unkel",
+    "Puderbach",
+]
 TOPICS = [
     ("Wirtschaft", "Unternehmen", "investiert in einen neuen Standort"),
     ("Politik", "Stadtrat", "beschließt den Haushalt für das kommende Jahr"),
@@ -43,11 +52,45 @@ TOPICS = [
     ("Technik", "Startup", "stellt eine App für den Nahverkehr vor"),
     ("Kultur", "Theater", "zeigt eine neue Inszenierung im Stadttheater"),
 ]
-WORDS = (
-    "die der das und mit für auf bei nach über unter zwischen Stadt Kreis Rat Bürger Schule "
-    "Straße Brücke Verkehr Haushalt Projekt Förderung Ausbau Sanierung Veranstaltung Verein "
-    "Ergebnis Woche Jahr Monat Gemeinde Verwaltung Polizei Feuerwehr Einsatz Bericht"
-).split()
+WORDS = [
+    "die",
+    "der",
+    "das",
+    "und",
+    "mit",
+    "für",
+    "auf",
+    "bei",
+    "nach",
+    "über",
+    "unter",
+    "zwischen",
+    "Stadt",
+    "Kreis",
+    "Rat",
+    "Bürger",
+    "Schule",
+    "Straße",
+    "Brücke",
+    "Verkehr",
+    "Haushalt",
+    "Projekt",
+    "Förderung",
+    "Ausbau",
+    "Sanierung",
+    "Veranstaltung",
+    "Verein",
+    "Ergebnis",
+    "Woche",
+    "Jahr",
+    "Monat",
+    "Gemeinde",
+    "Verwaltung",
+    "Polizei",
+    "Feuerwehr",
+    "Einsatz",
+    "Bericht",
+]
 
 
 def make_item(feed: int, n: int, rng: random.Random, base: datetime) -> str:
@@ -56,11 +99,13 @@ def make_item(feed: int, n: int, rng: random.Random, base: datetime) -> str:
     title = f"{place}: {who} {n} von Quelle {feed} {what}"
     body = " ".join(rng.choice(WORDS) for _ in range(90))
     when = base - timedelta(minutes=37 * n + feed)
-    link = f"https://quelle{feed}.example/artikel/{n}-{place.lower().replace(' ', '-')}?utm_source=rss"
+    link = (
+        f"https://quelle{feed}.example/artikel/{n}-{place.lower().replace(' ', '-')}?utm_source=rss"
+    )
     html = f'<p>{place}. {body}</p><p><a href="{link}">mehr</a></p>'
     return (
         f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-        f"<guid isPermaLink=\"false\">q{feed}-{n}</guid>"
+        f'<guid isPermaLink="false">q{feed}-{n}</guid>'
         f"<pubDate>{format_datetime(when)}</pubDate><category>{cat}</category>"
         f"<description>{escape(html)}</description>"
         "</item>"
@@ -140,8 +185,16 @@ class Server:
         self.dir = Path(tempfile.mkdtemp(prefix="fh-bench-"))
         port_file = self.dir / "port"
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port_file), "--feeds", str(feeds),
-             "--entries", str(entries)]
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(port_file),
+                "--feeds",
+                str(feeds),
+                "--entries",
+                str(entries),
+            ]
         )
         for _ in range(600):
             if port_file.exists() and port_file.read_text():
@@ -181,7 +234,9 @@ def run_feedhub(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
     from feedhub.stories.categories import ensure_default_categories
 
     settings = Settings(
-        instance_path=workdir, allow_private_networks=True, load_sample_sources=False,
+        instance_path=workdir,
+        allow_private_networks=True,
+        load_sample_sources=False,
         secret_key="bench",
     )
     db = Database(settings.effective_database_url)
@@ -195,7 +250,10 @@ def run_feedhub(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
     summary = poll_once(db, settings, all_sources=True)
     wall, used = time.perf_counter() - start_wall, cpu() - start_cpu
     return {
-        "wall": wall, "cpu": used, "entries": summary.new_entries, "errors": summary.errors,
+        "wall": wall,
+        "cpu": used,
+        "entries": summary.new_entries,
+        "errors": summary.errors,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -213,7 +271,9 @@ def run_reader(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
     reader.update_feeds(workers=16, scheduled=False)
     wall, used = time.perf_counter() - start_wall, cpu() - start_cpu
     return {
-        "wall": wall, "cpu": used, "entries": reader.get_entry_counts().total - before,
+        "wall": wall,
+        "cpu": used,
+        "entries": reader.get_entry_counts().total - before,
         "errors": sum(1 for f in reader.get_feeds() if f.last_exception),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "child_rss_mb": 0.0,
@@ -226,8 +286,12 @@ def child(system: str, phase: str, workdir: str, urls_file: str) -> None:
     print(json.dumps(fn(urls, Path(workdir), phase)))
 
 
-PHASES = [("cold", "normal"), ("warm_304", "normal"), ("ignored_validators", "ignore"),
-          ("ten_percent_new", "update")]
+PHASES = [
+    ("cold", "normal"),
+    ("warm_304", "normal"),
+    ("ignored_validators", "ignore"),
+    ("ten_percent_new", "update"),
+]
 
 
 def one_run(feeds: int, entries: int) -> dict[str, dict[str, dict[str, Any]]]:
@@ -243,9 +307,19 @@ def one_run(feeds: int, entries: int) -> dict[str, dict[str, dict[str, Any]]]:
                 urls_file.write_text(json.dumps(server.urls))
                 env = dict(os.environ)
                 proc = subprocess.run(
-                    [sys.executable, __file__, "--child", name, phase, str(dirs[name]),
-                     str(urls_file)],
-                    capture_output=True, text=True, env=env, check=False,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        name,
+                        phase,
+                        str(dirs[name]),
+                        str(urls_file),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
                 )
                 if proc.returncode != 0:
                     raise SystemExit(f"{name} {phase} failed:\n{proc.stderr[-3000:]}")
@@ -285,22 +359,25 @@ def main() -> None:
         return statistics.median(r["feedhub"][phase][key] / r["reader"][phase][key] for r in runs)
 
     print(f"\n{args.feeds} feeds x {args.entries} entries, median of {args.repeat} runs\n")
-    print("| phase | system | wall s | CPU s | entries | entries/s | peak RSS MB (main / parse worker) |")
+    print("| phase | system | wall s | CPU s | entries | entries/s | peak RSS MB (main / worker) |")
     print("|---|---|---|---|---|---|---|")
     for phase, _ in PHASES:
         for system in ("feedhub", "reader"):
             wall = med(system, phase, "wall")
             ents = med(system, phase, "entries")
             print(
-                f"| {phase} | {system} | {wall:.2f} | {med(system, phase, 'cpu'):.2f} | {ents:.0f} | "
-                f"{ents / wall if wall else 0:.0f} | {med(system, phase, 'rss_mb'):.0f} / "
+                f"| {phase} | {system} | {wall:.2f} | {med(system, phase, 'cpu'):.2f} | "
+                f"{ents:.0f} | {ents / wall if wall else 0:.0f} | "
+                f"{med(system, phase, 'rss_mb'):.0f} / "
                 f"{med(system, phase, 'child_rss_mb'):.0f} |"
             )
     cold = med("feedhub", "cold", "wall")
     print("\n| target | value | goal |")
     print("|---|---|---|")
     print(f"| cold poll, feedhub / reader (wall) | {ratio('cold', 'wall'):.2f} | <= 0.5 |")
-    print(f"| warm all-304 poll, feedhub / reader (wall) | {ratio('warm_304', 'wall'):.2f} | <= 1.0 |")
+    print(
+        f"| warm all-304 poll, feedhub / reader (wall) | {ratio('warm_304', 'wall'):.2f} | <= 1.0 |"
+    )
     print(
         f"| ignored validators / feedhub cold (wall) | "
         f"{med('feedhub', 'ignored_validators', 'wall') / cold:.3f} | <= 0.15 |"

@@ -22,7 +22,9 @@ from .feedserver import FeedServer
 PG_ADMIN_URL = os.environ.get(
     "FEEDHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-DB_KINDS = [k for k in os.environ.get("FEEDHUB_TEST_DATABASES", "sqlite,postgresql").split(",") if k]
+DB_KINDS = [
+    k for k in os.environ.get("FEEDHUB_TEST_DATABASES", "sqlite,postgresql").split(",") if k
+]
 
 
 def _worker() -> str:

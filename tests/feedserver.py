@@ -66,8 +66,11 @@ class FeedServer:
             def _serve(self, head: bool) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 seen = SeenRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                    time.monotonic(), self.rfile.read(length) if length else b"",
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    time.monotonic(),
+                    self.rfile.read(length) if length else b"",
                 )
                 with server.lock:
                     server.requests.append(seen)
@@ -96,9 +99,13 @@ class FeedServer:
                 headers = dict(resp.headers)
                 etag = headers.get("ETag")
                 lm = headers.get("Last-Modified")
-                if resp.conditional and resp.status == 200 and (
-                    (etag and seen.headers.get("if-none-match") == etag)
-                    or (lm and not etag and seen.headers.get("if-modified-since") == lm)
+                if (
+                    resp.conditional
+                    and resp.status == 200
+                    and (
+                        (etag and seen.headers.get("if-none-match") == etag)
+                        or (lm and not etag and seen.headers.get("if-modified-since") == lm)
+                    )
                 ):
                     self.send_response(304)
                     for k, v in headers.items():

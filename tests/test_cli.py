@@ -38,8 +38,13 @@ def run(instance_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ru
 def feed(n: int, prefix: str) -> bytes:
     return rss(
         [
-            {"title": f"{prefix} {i}", "link": f"https://{prefix}.example/{i}", "guid": f"{prefix}{i}",
-             "pubDate": f"Wed, 25 Nov 2026 {10 + i}:00:00 +0000", "category": "Wirtschaft"}
+            {
+                "title": f"{prefix} {i}",
+                "link": f"https://{prefix}.example/{i}",
+                "guid": f"{prefix}{i}",
+                "pubDate": f"Wed, 25 Nov 2026 {10 + i}:00:00 +0000",
+                "category": "Wirtschaft",
+            }
             for i in range(n)
         ],
         title=f"Quelle {prefix}",
@@ -66,7 +71,15 @@ def test_add_poll_stats_and_entries(run: Run, feed_server: FeedServer) -> None:
     lines = [json.loads(line) for line in run("entries", "--jsonl").output.splitlines()]
     assert len(lines) == 3
     assert set(lines[0]) == {
-        "id", "source_url", "guid", "url", "title", "published", "category", "story_id", "sponsored"
+        "id",
+        "source_url",
+        "guid",
+        "url",
+        "title",
+        "published",
+        "category",
+        "story_id",
+        "sponsored",
     }
     assert all(e["source_url"] == url and e["category"] == "Wirtschaft" for e in lines)
     assert all(e["story_id"] is not None and e["sponsored"] is False for e in lines)
@@ -80,7 +93,9 @@ def test_bad_url_is_one_clear_line(run: Run) -> None:
     assert "Traceback" not in result.output
 
 
-def test_private_address_refused_when_not_allowed(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_private_address_refused_when_not_allowed(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("init")
     monkeypatch.setenv("FEEDHUB_ALLOW_PRIVATE_NETWORKS", "0")
     result = run("sources", "add", "http://127.0.0.1:9/feed", ok=False)
@@ -150,7 +165,9 @@ def test_samples_ingest_on_first_run(run: Run, monkeypatch: pytest.MonkeyPatch) 
 
 def test_console_script_and_flask_cli_agree(instance_path: Path, db_url: str) -> None:
     env = dict(
-        os.environ, FEEDHUB_DATABASE_URL=db_url, FEEDHUB_LOAD_SAMPLE_SOURCES="0",
+        os.environ,
+        FEEDHUB_DATABASE_URL=db_url,
+        FEEDHUB_LOAD_SAMPLE_SOURCES="0",
         FEEDHUB_INSTANCE_PATH=str(instance_path),
     )
     bindir = Path(sys.executable).parent
@@ -160,6 +177,9 @@ def test_console_script_and_flask_cli_agree(instance_path: Path, db_url: str) ->
     )
     via_flask = subprocess.run(
         [bindir / "flask", "--app", "feedhub", "stats", "--json"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert json.loads(direct.stdout) == json.loads(via_flask.stdout)

@@ -39,7 +39,10 @@ def corpus_root(corpus: ModuleType) -> Path:
 
 @pytest.mark.slow
 def test_corpus_polls_to_completion(
-    corpus: ModuleType, corpus_root: Path, db: Database, settings: Settings,
+    corpus: ModuleType,
+    corpus_root: Path,
+    db: Database,
+    settings: Settings,
     feed_server: FeedServer,
 ) -> None:
     files = corpus.corpus_files(corpus_root)
@@ -56,7 +59,12 @@ def test_corpus_polls_to_completion(
     assert summary.sources == len(files)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Fetch)) == len(files)
-        assert s.scalar(select(func.count()).select_from(Source).where(Source.lease_owner.is_not(None))) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Source).where(Source.lease_owner.is_not(None))
+            )
+            == 0
+        )
         internal = s.scalars(select(Fetch.error).where(Fetch.error.like("internal error%"))).all()
         assert internal == []
         failing = s.scalars(select(Source).where(Source.error_count > 0)).all()

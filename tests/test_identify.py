@@ -10,9 +10,16 @@ from feedhub.ingest.records import EntryData
 
 def entry(guid: str | None, url: str, title: str = "T") -> EntryData:
     return EntryData(
-        guid=guid, url="https://" + url, canonical_url=url, title=title, author="",
-        summary="", content="", lead="",
-        published_at=datetime(2026, 11, 1, tzinfo=UTC), updated_at=None,
+        guid=guid,
+        url="https://" + url,
+        canonical_url=url,
+        title=title,
+        author="",
+        summary="",
+        content="",
+        lead="",
+        published_at=datetime(2026, 11, 1, tzinfo=UTC),
+        updated_at=None,
     )
 
 

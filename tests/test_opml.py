@@ -57,7 +57,9 @@ def test_unreadable_opml_is_a_clear_error(doc: bytes, message: str) -> None:
 
 def test_export_then_parse_round_trip() -> None:
     sources = [
-        ExportedSource("https://a.example/feed", "A & B <Nachrichten>", "https://a.example/", "Wirtschaft"),
+        ExportedSource(
+            "https://a.example/feed", "A & B <Nachrichten>", "https://a.example/", "Wirtschaft"
+        ),
         ExportedSource("https://b.example/rss", "", "", None),
     ]
     feeds = parse_opml(export_opml(sources))

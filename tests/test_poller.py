@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -32,8 +34,11 @@ def items(n: int, prefix: str = "a", start: int = 0) -> list[dict[str, str]]:
     ]
 
 
+Add = Callable[[str], int]
+
+
 @pytest.fixture
-def add(db: Database, settings: Settings) -> Callable[[str], int]:
+def add(db: Database, settings: Settings) -> Add:
     def _add(url: str) -> int:
         with db.session() as s:
             return add_source(s, settings, url).id
@@ -61,7 +66,9 @@ def make_due(db: Database) -> None:
         s.execute(update(Source).values(next_poll_at=utcnow() - timedelta(seconds=1)))
 
 
-def test_cold_poll_stores_entries(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_cold_poll_stores_entries(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(5), title="Neuwieder Test")))
     summary = poll_once(db, settings)
     assert (summary.sources, summary.ok, summary.new_entries) == (1, 1, 5)
@@ -72,7 +79,9 @@ def test_cold_poll_stores_entries(db: Database, settings: Settings, feed_server:
     assert src.next_poll_at > utcnow() + timedelta(minutes=4)
 
 
-def test_etag_gives_304_and_nothing_changes(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_etag_gives_304_and_nothing_changes(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(3)), headers={"ETag": '"v1"'}))
     poll_once(db, settings)
     make_due(db)
@@ -85,7 +94,9 @@ def test_etag_gives_304_and_nothing_changes(db: Database, settings: Settings, fe
     assert outcomes == ["ok", "not_modified"]
 
 
-def test_last_modified_sent_back(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_last_modified_sent_back(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     lm = "Wed, 25 Nov 2026 10:00:00 GMT"
     add(feed_server.add("/feed", body=rss(items(2)), headers={"Last-Modified": lm}))
     poll_once(db, settings)
@@ -94,7 +105,13 @@ def test_last_modified_sent_back(db: Database, settings: Settings, feed_server: 
     assert feed_server.hits("/feed")[-1].headers.get("if-modified-since") == lm
 
 
-def test_unchanged_body_is_not_reparsed(db: Database, settings: Settings, feed_server: FeedServer, add, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_unchanged_body_is_not_reparsed(
+    db: Database,
+    settings: Settings,
+    feed_server: FeedServer,
+    add: Add,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     add(feed_server.add("/feed", body=rss(items(3)), headers={"ETag": '"v1"'}, conditional=False))
     poll_once(db, settings)
     parsed: list[str] = []
@@ -105,7 +122,9 @@ def test_unchanged_body_is_not_reparsed(db: Database, settings: Settings, feed_s
     assert summary.unchanged == 1 and parsed == []
 
 
-def test_unconditional_fetch_after_12_hours(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_unconditional_fetch_after_12_hours(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(2)), headers={"ETag": '"v1"'}))
     poll_once(db, settings)
     with db.session() as s:
@@ -119,7 +138,9 @@ def test_unconditional_fetch_after_12_hours(db: Database, settings: Settings, fe
     assert source(db, sid).last_unconditional_at > utcnow() - timedelta(minutes=1)
 
 
-def test_changed_entry_updates_in_place(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_changed_entry_updates_in_place(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     first = items(3)
     url = feed_server.add("/feed", body=rss(first))
     sid = add(url)
@@ -136,7 +157,9 @@ def test_changed_entry_updates_in_place(db: Database, settings: Settings, feed_s
     assert "Meldung a 0 (aktualisiert)" in titles and "Meldung a 0" not in titles
 
 
-def test_guids_changing_every_poll_fall_back_to_url_identity(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_guids_changing_every_poll_fall_back_to_url_identity(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     counter = {"n": 0}
 
     def handler(_req: SeenRequest) -> Response:
@@ -154,7 +177,9 @@ def test_guids_changing_every_poll_fall_back_to_url_identity(db: Database, setti
     assert source(db, sid).unstable_guids
 
 
-def test_permanent_redirect_on_two_polls_moves_source(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_permanent_redirect_on_two_polls_moves_source(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     new_url = feed_server.add("/new", body=rss(items(2)))
     sid = add(feed_server.add("/old", status=301, headers={"Location": "/new"}))
     poll_once(db, settings)
@@ -167,7 +192,9 @@ def test_permanent_redirect_on_two_polls_moves_source(db: Database, settings: Se
     assert (moved.old_url or "").endswith("/old") and moved.new_url == new_url
 
 
-def test_temporary_redirect_does_not_move(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_temporary_redirect_does_not_move(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     feed_server.add("/new", body=rss(items(2)))
     sid = add(feed_server.add("/old", status=302, headers={"Location": "/new"}))
     for _ in range(2):
@@ -177,7 +204,9 @@ def test_temporary_redirect_does_not_move(db: Database, settings: Settings, feed
     assert entry_count(db, sid) == 2
 
 
-def test_410_disables_with_reason(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_410_disables_with_reason(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/gone", status=410, body=b"gone"))
     summary = poll_once(db, settings)
     assert summary.errors == 1
@@ -187,7 +216,9 @@ def test_410_disables_with_reason(db: Database, settings: Settings, feed_server:
     assert poll_once(db, settings).sources == 0
 
 
-def test_429_honours_retry_after(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_429_honours_retry_after(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/busy", status=429, headers={"Retry-After": "7200"}))
     poll_once(db, settings)
     src = source(db, sid)
@@ -196,7 +227,9 @@ def test_429_honours_retry_after(db: Database, settings: Settings, feed_server: 
     assert src.error_count == 1 and src.last_error and "429" in src.last_error
 
 
-def test_server_errors_back_off_exponentially(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_server_errors_back_off_exponentially(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/err", status=500, body=b"boom"))
     waits = []
     for _ in range(4):
@@ -210,9 +243,16 @@ def test_server_errors_back_off_exponentially(db: Database, settings: Settings, 
     assert all(w <= settings.max_backoff for w in waits)
 
 
-def test_broken_feed_marks_source_and_poll_goes_on(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
-    bad = add(feed_server.add("/html", body=b"<html><body><p>Keine Feeds hier</p></body></html>",
-                              headers={"Content-Type": "text/html"}))
+def test_broken_feed_marks_source_and_poll_goes_on(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
+    bad = add(
+        feed_server.add(
+            "/html",
+            body=b"<html><body><p>Keine Feeds hier</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        )
+    )
     good = add(feed_server.add("/good", body=rss(items(3))))
     summary = poll_once(db, settings)
     assert summary.errors == 1 and summary.ok == 1
@@ -221,7 +261,9 @@ def test_broken_feed_marks_source_and_poll_goes_on(db: Database, settings: Setti
     assert src.error_count == 1 and src.last_error
 
 
-def test_malformed_feed_keeps_what_was_recovered(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_feed_keeps_what_was_recovered(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     body = rss(items(3)).replace(b"</channel></rss>", b"<item><title>kaputt</item></channel>")
     sid = add(feed_server.add("/broken", body=body))
     poll_once(db, settings)
@@ -229,7 +271,13 @@ def test_malformed_feed_keeps_what_was_recovered(db: Database, settings: Setting
     assert source(db, sid).last_error  # the problem is recorded on the source
 
 
-def test_failed_store_leaves_nothing_half_written(db: Database, settings: Settings, feed_server: FeedServer, add, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_failed_store_leaves_nothing_half_written(
+    db: Database,
+    settings: Settings,
+    feed_server: FeedServer,
+    add: Add,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A failure halfway through a source's entries rolls the whole source back."""
     from feedhub.ingest import store
 
@@ -237,10 +285,10 @@ def test_failed_store_leaves_nothing_half_written(db: Database, settings: Settin
     good = add(feed_server.add("/good", body=rss(items(3, prefix="good"))))
     real = store.attach_entry
 
-    def flaky(session, entry, data, *, is_new):  # type: ignore[no-untyped-def]
+    def flaky(session: Any, entry: Any, data: Any, *, is_new: bool) -> None:
         if data.title == "Meldung bad 3":
             raise RuntimeError("disk on fire")
-        return real(session, entry, data, is_new=is_new)
+        real(session, entry, data, is_new=is_new)
 
     monkeypatch.setattr(store, "attach_entry", flaky)
     summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
@@ -251,7 +299,9 @@ def test_failed_store_leaves_nothing_half_written(db: Database, settings: Settin
     assert src.lease_owner is None
 
 
-def test_retention_prunes_and_tombstones(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_retention_prunes_and_tombstones(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(4))))
     poll_once(db, settings)
     with db.session() as s:
@@ -273,7 +323,9 @@ def test_retention_prunes_and_tombstones(db: Database, settings: Settings, feed_
     assert summary.new_entries == 0 and entry_count(db, sid) == 1
 
 
-def test_entries_older_than_retention_are_not_ingested(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_entries_older_than_retention_are_not_ingested(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     old = items(2)
     for it in old:
         it["pubDate"] = "Mon, 01 Jan 2018 10:00:00 +0000"
@@ -282,7 +334,9 @@ def test_entries_older_than_retention_are_not_ingested(db: Database, settings: S
     assert entry_count(db, sid) == 1
 
 
-def test_poll_source_now_ignores_schedule(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_poll_source_now_ignores_schedule(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(2))))
     with db.session() as s:
         s.execute(update(Source).values(next_poll_at=utcnow() + timedelta(hours=5)))
@@ -291,7 +345,9 @@ def test_poll_source_now_ignores_schedule(db: Database, settings: Settings, feed
     assert summary.new_entries == 2
 
 
-def test_all_flag_polls_sources_not_yet_due(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_all_flag_polls_sources_not_yet_due(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     for i in range(3):
         add(feed_server.add(f"/f{i}", body=rss(items(1, prefix=str(i)))))
     with db.session() as s:
@@ -311,10 +367,16 @@ def test_second_poller_on_sqlite_gets_clear_message(db: Database, settings: Sett
     assert poll_once(db, settings).sources == 0
 
 
-def test_expired_lease_of_crashed_poller_comes_back(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_expired_lease_of_crashed_poller_comes_back(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     sid = add(feed_server.add("/feed", body=rss(items(1))))
     with db.session() as s:
-        s.execute(update(Source).values(lease_owner="crashed:1", lease_until=utcnow() + timedelta(minutes=5)))
+        s.execute(
+            update(Source).values(
+                lease_owner="crashed:1", lease_until=utcnow() + timedelta(minutes=5)
+            )
+        )
     assert poll_once(db, settings).sources == 0
     with db.session() as s:
         s.execute(update(Source).values(lease_until=utcnow() - timedelta(seconds=1)))
@@ -322,14 +384,18 @@ def test_expired_lease_of_crashed_poller_comes_back(db: Database, settings: Sett
     assert source(db, sid).lease_owner is None
 
 
-def test_at_most_two_requests_per_host(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_at_most_two_requests_per_host(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     for i in range(8):
         add(feed_server.add(f"/slow{i}", body=rss(items(1, prefix=str(i))), delay=0.3))
     poll_once(db, settings, workers=8)
     assert feed_server.max_active == 2
 
 
-def test_user_agent_is_honest(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_user_agent_is_honest(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     add(feed_server.add("/feed", body=rss(items(1))))
     poll_once(db, settings)
     ua = feed_server.hits("/feed")[0].headers["user-agent"]
@@ -337,13 +403,12 @@ def test_user_agent_is_honest(db: Database, settings: Settings, feed_server: Fee
 
 
 def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
-    pg_url: str, feed_server: FeedServer, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    pg_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
     """Two poller processes lease disjoint sources with FOR UPDATE SKIP LOCKED."""
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from .conftest import _truncate_pg
 
@@ -355,12 +420,22 @@ def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
         for i in range(n):
             url = feed_server.add(f"/p{i}", body=rss(items(2, prefix=f"p{i}")), delay=0.05)
             add_source(s, settings, url)
-    env = dict(os.environ, FEEDHUB_DATABASE_URL=pg_url, FEEDHUB_ALLOW_PRIVATE_NETWORKS="1",
-               FEEDHUB_INSTANCE_PATH=str(tmp_path), FEEDHUB_PARSE_PROCESSES="0")
+    env = dict(
+        os.environ,
+        FEEDHUB_DATABASE_URL=pg_url,
+        FEEDHUB_ALLOW_PRIVATE_NETWORKS="1",
+        FEEDHUB_INSTANCE_PATH=str(tmp_path),
+        FEEDHUB_PARSE_PROCESSES="0",
+    )
     exe = Path(sys.executable).parent / "feedhub"
     procs = [
-        subprocess.Popen([exe, "poll", "--once", "--workers", "4"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        subprocess.Popen(
+            [exe, "poll", "--once", "--workers", "4"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
@@ -375,7 +450,9 @@ def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
     db.dispose()
 
 
-def test_changed_public_feeds_are_announced_to_the_websub_hub(db: Database, settings: Settings, feed_server: FeedServer, add) -> None:  # type: ignore[no-untyped-def]
+def test_changed_public_feeds_are_announced_to_the_websub_hub(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
     from urllib.parse import parse_qs
 
     hub = feed_server.add("/hub", status=204)

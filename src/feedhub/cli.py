@@ -253,7 +253,7 @@ def stats_command(as_json: bool) -> None:
     from feedhub.models import Category, Entry, Source, Story
 
     with _session() as s:
-        out = {
+        out: dict[str, Any] = {
             "sources": s.scalar(select(func.count()).select_from(Source)),
             "entries": s.scalar(select(func.count()).select_from(Entry)),
             "stories": s.scalar(select(func.count()).select_from(Story)),
@@ -271,7 +271,7 @@ def stats_command(as_json: bool) -> None:
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
         click.echo(f"{out['sources']} sources, {out['entries']} entries, {out['stories']} stories")
-        for name, n in out["categories"].items():  # type: ignore[attr-defined]
+        for name, n in out["categories"].items():
             click.echo(f"  {name}: {n}")
 
 
@@ -284,8 +284,16 @@ def entries_command(jsonl: bool) -> None:
 
     q = (
         select(
-            Entry.id, Source.url, Entry.guid, Entry.url, Entry.title, Entry.published_at,
-            Category.name, Entry.story_id, Story.sponsored, Entry.sponsored,
+            Entry.id,
+            Source.url,
+            Entry.guid,
+            Entry.url,
+            Entry.title,
+            Entry.published_at,
+            Category.name,
+            Entry.story_id,
+            Story.sponsored,
+            Entry.sponsored,
         )
         .join(Source, Source.id == Entry.source_id)
         .join(Story, Story.id == Entry.story_id, isouter=True)
@@ -345,7 +353,7 @@ def serve_command(host: str, port: int, workers: int, no_poller: bool) -> None:
 
 
 def _gunicorn(instance: str, host: str, port: int, workers: int) -> None:
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

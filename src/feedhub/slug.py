@@ -9,7 +9,7 @@ _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae
 
 
 def slugify(text: str) -> str:
-    """"Weitere Artikel" → "weitere-artikel", "Bad Hönningen" → "bad-hoenningen"."""
+    """ "Weitere Artikel" → "weitere-artikel", "Bad Hönningen" → "bad-hoenningen"."""
     folded = unicodedata.normalize("NFKD", text.translate(_FOLD))
     ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")

@@ -8,11 +8,11 @@ ever reaches the disk or the network.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from xml.parsers import expat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from xml.parsers import expat
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 
@@ -40,12 +40,16 @@ def _refuse_dtd(*_args: object) -> None:
     raise OpmlError("OPML with a DOCTYPE or entity declarations is refused")
 
 
+def _refuse_external(*_args: object) -> int:
+    raise OpmlError("OPML with a DOCTYPE or entity declarations is refused")
+
+
 def _parse_xml(data: bytes) -> ET.Element:
     """Parse with expat, refusing DTDs first, so no entity is ever expanded."""
     scan = expat.ParserCreate()
     scan.StartDoctypeDeclHandler = _refuse_dtd
     scan.EntityDeclHandler = _refuse_dtd
-    scan.ExternalEntityRefHandler = _refuse_dtd
+    scan.ExternalEntityRefHandler = _refuse_external
     try:
         scan.Parse(data, True)
         return ET.fromstring(data)

@@ -21,10 +21,17 @@ import os
 import random
 import socket
 import threading
-import uuid
 import time
+import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -189,7 +196,12 @@ class Poller:
 
     # -- leasing -----------------------------------------------------------
     def lease(
-        self, now: datetime, *, all_sources: bool, round_start: datetime, limit: int = LEASE_BATCH,
+        self,
+        now: datetime,
+        *,
+        all_sources: bool,
+        round_start: datetime,
+        limit: int = LEASE_BATCH,
         source_ids: list[int] | None = None,
     ) -> list[Job]:
         """Lease due sources (or all not yet polled this round) for this poller."""
@@ -293,7 +305,9 @@ class Poller:
                         body = outcome.result.body or b""
                         headers = dict(outcome.result.headers)
                         if pool is not None:
-                            pending[pool.submit(_parse, body, headers, outcome.result.final_url)] = (
+                            pending[
+                                pool.submit(_parse, body, headers, outcome.result.final_url)
+                            ] = (
                                 "parse",
                                 outcome,
                             )
@@ -335,8 +349,14 @@ class Poller:
                 src.url, src.interval_seconds, src.error_count, src.pending_redirect, src.body_hash
             )
             decision = decide(
-                state, result, outcome.feed, outcome.body_hash, self._bounds(src),
-                self.settings.max_backoff, now, self.rng,
+                state,
+                result,
+                outcome.feed,
+                outcome.body_hash,
+                self._bounds(src),
+                self.settings.max_backoff,
+                now,
+                self.rng,
             )
             new = updated = 0
             if decision.store_entries and outcome.feed is not None:
@@ -378,8 +398,14 @@ class Poller:
             )
             src.next_poll_at = now + timedelta(seconds=delay)
             s.add(
-                Fetch(source_id=src.id, url=outcome.job.url, status=outcome.result.status,
-                      outcome="error", error=decision.error, worker=self.owner)
+                Fetch(
+                    source_id=src.id,
+                    url=outcome.job.url,
+                    status=outcome.result.status,
+                    outcome="error",
+                    error=decision.error,
+                    worker=self.owner,
+                )
             )
 
     def _bounds(self, src: Source) -> scheduler.Bounds:
@@ -389,9 +415,7 @@ class Poller:
             src.max_interval or self.bounds.maximum,
         )
 
-    def _apply(
-        self, s: Session, src: Source, d: Decision, outcome: Outcome, now: datetime
-    ) -> None:
+    def _apply(self, s: Session, src: Source, d: Decision, outcome: Outcome, now: datetime) -> None:
         result = outcome.result
         src.last_polled_at = now
         src.last_status = result.status
@@ -401,8 +425,15 @@ class Poller:
         if d.move_to and d.move_to != src.url:
             taken = s.scalar(select(Source.id).where(Source.url == d.move_to, Source.id != src.id))
             if taken is None:
-                s.add(SourceEvent(source_id=src.id, kind="moved", old_url=src.url,
-                                  new_url=d.move_to, detail="permanent redirect on two polls"))
+                s.add(
+                    SourceEvent(
+                        source_id=src.id,
+                        kind="moved",
+                        old_url=src.url,
+                        new_url=d.move_to,
+                        detail="permanent redirect on two polls",
+                    )
+                )
                 src.url = d.move_to
         if d.outcome in ("ok", "not_modified", "unchanged"):
             src.error_count = 0
@@ -424,12 +455,14 @@ class Poller:
             interval = src.interval_seconds
             if d.adapt_interval or floor is not None:
                 published = [
-                    p for p in s.scalars(
+                    p
+                    for p in s.scalars(
                         select(Entry.published_at)
                         .where(Entry.source_id == src.id)
                         .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
                         .limit(20)
-                    ) if p is not None
+                    )
+                    if p is not None
                 ]
                 interval = scheduler.next_interval(self._bounds(src), published, floor)
             src.interval_seconds = interval
@@ -560,6 +593,8 @@ def release_stale_leases(db: Database, now: datetime | None = None) -> int:
     now = now or utcnow()
     with db.session() as s:
         res = s.execute(
-            update(Source).where(Source.lease_until < now).values(lease_owner=None, lease_until=None)
+            update(Source)
+            .where(Source.lease_until < now)
+            .values(lease_owner=None, lease_until=None)
         )
         return int(getattr(res, "rowcount", 0) or 0)
