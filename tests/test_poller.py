@@ -418,7 +418,7 @@ def test_two_pollers_on_postgresql_never_fetch_a_source_twice(
     n = 60
     with db.session() as s:
         for i in range(n):
-            url = feed_server.add(f"/p{i}", body=rss(items(2, prefix=f"p{i}")), delay=0.05)
+            url = feed_server.add(f"/p{i}", body=rss(items(2, prefix=f"p{i}")), delay=0.15)
             add_source(s, settings, url)
     env = dict(
         os.environ,

@@ -255,7 +255,6 @@ class Poller:
         summary = PollSummary()
         started = time.monotonic()
         round_start = utcnow()
-        pool = self.parse_pool()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
             while True:
                 now = utcnow()
@@ -269,7 +268,7 @@ class Poller:
                 if not jobs:
                     break
                 hashes = self._body_hashes([j.source_id for j in jobs])
-                self._process(jobs, hashes, threads, pool, summary, progress)
+                self._process(jobs, hashes, threads, summary, progress)
                 if source_ids is not None:
                     break
                 self.acquire_lock()
@@ -286,7 +285,6 @@ class Poller:
         jobs: list[Job],
         hashes: dict[int, str | None],
         threads: ThreadPoolExecutor,
-        pool: Executor | None,
         summary: PollSummary,
         progress: Progress | None,
     ) -> None:
@@ -304,6 +302,7 @@ class Poller:
                     if outcome.body_hash and outcome.body_hash != hashes.get(job.source_id):
                         body = outcome.result.body or b""
                         headers = dict(outcome.result.headers)
+                        pool = self.parse_pool()  # started on first need: 304 rounds skip it
                         if pool is not None:
                             pending[
                                 pool.submit(_parse, body, headers, outcome.result.final_url)
@@ -453,18 +452,12 @@ class Poller:
             floor = scheduler.server_floor(result.headers, ttl, now)
             src.cache_max_age = floor
             interval = src.interval_seconds
-            if d.adapt_interval or floor is not None:
-                published = [
-                    p
-                    for p in s.scalars(
-                        select(Entry.published_at)
-                        .where(Entry.source_id == src.id)
-                        .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
-                        .limit(20)
-                    )
-                    if p is not None
-                ]
+            if d.adapt_interval and outcome.feed is not None:
+                # the feed itself lists its recent entries: their dates tell how often it publishes
+                published = [e.published_at for e in outcome.feed.entries if e.published_at]
                 interval = scheduler.next_interval(self._bounds(src), published, floor)
+            elif floor is not None:
+                interval = max(interval, min(floor, self._bounds(src).maximum))
             src.interval_seconds = interval
             src.next_poll_at = now + timedelta(seconds=scheduler.jitter(interval, self.rng))
             return
