@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -383,20 +383,11 @@ COMMANDS: list[click.Command] = [
 
 
 def _extra_commands() -> list[click.Command]:
-    import importlib
+    from feedhub.publish.cli import outputs_cli
+    from feedhub.stories.cli import rules_cli, stories_cli
+    from feedhub.users_cli import users_cli
 
-    found: list[click.Command] = []
-    for module, names in (
-        ("feedhub.stories.cli", ("rules_cli", "stories_cli")),
-        ("feedhub.publish.cli", ("outputs_cli",)),
-        ("feedhub.users_cli", ("users_cli",)),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:  # BOOTSTRAP: removed once all parts have landed
-            continue
-        found.extend(getattr(mod, n) for n in names if hasattr(mod, n))
-    return found
+    return [rules_cli, stories_cli, outputs_cli, users_cli]
 
 
 def register_commands(app: Flask) -> None:
@@ -415,25 +406,23 @@ def _create_app() -> Flask:
     return create_app()
 
 
-main = FlaskGroup(
-    name="feedhub",
-    help="feedhub: feed aggregator and reader server.",
-    create_app=_create_app,
-    add_default_commands=False,
-    add_version_option=False,
-    load_dotenv=False,
-    set_debug_flag=False,
-    params=[
-        click.Option(
-            ["--instance"],
-            metavar="DIR",
-            help="Instance folder (default: $FEEDHUB_INSTANCE_PATH or ./instance).",
-            expose_value=False,
-            is_eager=True,
-            callback=_set_instance,
-        )
-    ],
+@click.group(name="feedhub", help="feedhub: feed aggregator and reader server.")
+@click.option(
+    "--instance",
+    metavar="DIR",
+    help="Instance folder (default: $FEEDHUB_INSTANCE_PATH or ./instance).",
+    expose_value=False,
+    is_eager=True,
+    callback=_set_instance,
 )
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    # the same commands as `flask --app feedhub …`, without Flask's own options
+    ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+for _command in COMMANDS + _extra_commands():
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()
