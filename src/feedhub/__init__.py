@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from feedhub.app import create_app  # noqa: E402
+from feedhub.app import create_app
 
 __all__ = ["__version__", "create_app"]

@@ -9,7 +9,7 @@ filters or sorts on has an index; keyset pagination relies on the composite
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -55,7 +56,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Setting(Base):
@@ -232,6 +237,9 @@ class Entry(Base):
     sponsored: Mapped[bool] = mapped_column(Boolean, default=False)
     sponsored_reason: Mapped[str] = mapped_column(Text, default="")
     place: Mapped[str] = mapped_column(String(200), default="")
+    # near-duplicate confirmation features (feedhub.stories.features), so a stored
+    # candidate is never fingerprinted again; NULL for rows stored before it existed
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     source: Mapped[Source] = relationship(lazy="joined")
 
@@ -369,7 +377,9 @@ class LoginAttempt(Base):
 
 class ReadMark(Base):
     __tablename__ = "read_marks"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     story_id: Mapped[int] = mapped_column(
         ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )
@@ -378,7 +388,9 @@ class ReadMark(Base):
 
 class Star(Base):
     __tablename__ = "stars"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     story_id: Mapped[int] = mapped_column(
         ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )

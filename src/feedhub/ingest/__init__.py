@@ -1,1 +1,4 @@
-"""One poll of one source: fetch → parse → sanitize/normalize → identify → cluster → classify → store."""
+"""One poll of one source.
+
+fetch → parse → sanitize/normalize → identify → cluster → classify → store.
+"""

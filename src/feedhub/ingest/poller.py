@@ -48,7 +48,7 @@ from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
-from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
+from feedhub.models import Fetch, PollerLock, Source, SourceEvent, utcnow
 
 log = logging.getLogger(__name__)
 

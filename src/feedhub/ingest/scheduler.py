@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 
 JITTER = 0.1  # ± share of the interval
 
@@ -47,7 +48,7 @@ def server_floor(headers: Mapping[str, str], ttl_minutes: int | None, now: datet
 def publishing_interval(published: Sequence[datetime]) -> float | None:
     """Median gap in seconds between recent entries, or None with too few dates."""
     times = sorted(published, reverse=True)
-    gaps = [(a - b).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(a - b).total_seconds() for a, b in pairwise(times)]
     gaps = [g for g in gaps if g > 0]
     if len(gaps) < 2:
         return None
