@@ -283,14 +283,15 @@ def test_failed_store_leaves_nothing_half_written(
 
     bad = add(feed_server.add("/bad", body=rss(items(5, prefix="bad"))))
     good = add(feed_server.add("/good", body=rss(items(3, prefix="good"))))
-    real = store.attach_entry
+    real = store.attach_batch
 
-    def flaky(session: Any, entry: Any, data: Any, *, is_new: bool) -> None:
-        if data.title == "Meldung bad 3":
+    def flaky(session: Any, source: Any, now: Any, new: Any, changed: Any) -> Any:
+        ids = real(session, source, now, new, changed)  # the entries are written by now
+        if any(item.data.title == "Meldung bad 3" for item in new):
             raise RuntimeError("disk on fire")
-        real(session, entry, data, is_new=is_new)
+        return ids
 
-    monkeypatch.setattr(store, "attach_entry", flaky)
+    monkeypatch.setattr(store, "attach_batch", flaky)
     summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
     assert summary.errors == 1
     assert entry_count(db, bad) == 0 and entry_count(db, good) == 3

@@ -49,6 +49,7 @@ from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
 from feedhub.models import Fetch, PollerLock, Source, SourceEvent, utcnow
+from feedhub.stories.features import prepare_feed
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def parse_processes(settings: Settings) -> int:
 def _parse(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
     started = time.process_time()
     feed = process_feed(body, headers, url)
+    prepare_feed(feed)  # the stories stage's text work, here in the worker
     return feed, time.process_time() - started
 
 

@@ -66,6 +66,16 @@ class EntryData:
     rel_sponsored: bool = False
     # where the feed points at the original (feedburner:origLink, AMP canonical …)
     original_url: str | None = None
+    # derived by feedhub.stories.features.prepare_entry in the parse worker, so the
+    # storing transaction does no text processing
+    prepared: bool = False
+    band_keys: tuple[int, ...] = ()  # LSH band keys (plus the headline key)
+    signature: bytes = b""  # shingles, headline words, guard tokens (stored on the row)
+    place: str = ""  # dateline place ("Rengsdorf/Puderbach")
+    sponsored_marker: str = ""  # why the entry itself reads as sponsored; "" for news
+    content_text: str = ""  # plain text of content (or summary) for the search document
+    # stemmed search text of: title, lead, content_text, the place names
+    search_stems: tuple[str, ...] = ()
 
 
 @dataclass

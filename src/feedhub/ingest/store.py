@@ -1,14 +1,17 @@
 """Write one parsed feed into the database, inside the caller's transaction.
 
 Re-polls update entries in place, entries whose identity was pruned stay
-pruned (tombstones), and each new or changed entry is handed to the stories
-service, which clusters, classifies and indexes it in the same transaction.
+pruned (tombstones), and the poll's new and changed entries go to the stories
+service as one batch, which writes them and clusters, classifies and indexes
+them in the same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 from feedhub.ingest import identify
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.models import Entry, Fetch, Source, Star, Tombstone
-from feedhub.stories.service import attach_entry, detach_entries
+from feedhub.stories.service import ChangedEntry, NewEntry, attach_batch, detach_entries
 
 # an entry dated this far in the future is taken as first seen now
 MAX_FUTURE = timedelta(days=2)
@@ -31,21 +34,34 @@ class StoreResult:
     tombstoned: int = 0
 
 
-def _apply(entry: Entry, data: EntryData, ident: str) -> None:
-    entry.identity = ident
-    entry.guid = data.guid
-    entry.url = data.url
-    entry.canonical_url = data.canonical_url
-    entry.title = data.title
-    entry.author = data.author
-    entry.summary = data.summary
-    entry.content = data.content
-    entry.lead = data.lead
-    entry.published_at = data.published_at
-    entry.updated_at = data.updated_at
-    entry.feed_categories = list(data.feed_categories)
-    entry.enclosures = list(data.enclosures)
-    entry.content_hash = data.content_hash
+@dataclass(frozen=True)
+class _Stored:
+    """The parts of a stored entry that storing a re-poll looks at."""
+
+    id: int
+    identity: str
+    content_hash: str
+    story_id: int | None
+    first_seen_at: datetime
+
+
+def _columns(data: EntryData) -> dict[str, Any]:
+    """Entry columns that come straight from the parsed item."""
+    return {
+        "guid": data.guid,
+        "url": data.url,
+        "canonical_url": data.canonical_url,
+        "title": data.title,
+        "author": data.author,
+        "summary": data.summary,
+        "content": data.content,
+        "lead": data.lead,
+        "published_at": data.published_at,
+        "updated_at": data.updated_at,
+        "feed_categories": list(data.feed_categories),
+        "enclosures": list(data.enclosures),
+        "content_hash": data.content_hash,
+    }
 
 
 def _switch_to_url_identity(session: Session, source: Source) -> None:
@@ -75,6 +91,11 @@ def store_feed(
     *,
     retention_days: int = 180,
 ) -> StoreResult:
+    """Insert new entries, update changed ones, and hand both to the stories stage.
+
+    A fixed number of statements per poll: one query for the stored identities,
+    one for tombstones, then the stories stage's batch (``attach_batch``).
+    """
     result = StoreResult()
     if feed.title and not source.title:
         source.title = feed.title[:500]
@@ -88,16 +109,20 @@ def store_feed(
     wanted = {identify.identity(e, use_guid=use_guid) for e in entries}
     if use_guid:
         wanted |= {k for e in entries if (k := identify.url_key(e))}
-    existing = _load(session, source.id, wanted)
+    existing: dict[str, _Stored | NewEntry] = dict(_load(session, source.id, wanted))
     if use_guid and _guids_look_unstable(session, source.id, entries, existing):
         _switch_to_url_identity(session, source)
         session.flush()
         use_guid = False
-        existing = _load(session, source.id, {identify.identity(e, use_guid=False) for e in entries})
+        existing = dict(
+            _load(session, source.id, {identify.identity(e, use_guid=False) for e in entries})
+        )
     tombstones = _tombstones(session, source.id, wanted)
     cutoff = now - timedelta(days=retention_days)
 
     seen: set[str] = set()
+    new: list[NewEntry] = []
+    changed: dict[int, ChangedEntry] = {}
     for data in entries:
         ident = identify.identity(data, use_guid=use_guid)
         if ident in seen:
@@ -106,16 +131,23 @@ def store_feed(
         if ident in tombstones:
             result.tombstoned += 1
             continue
-        entry = existing.get(ident)
-        if entry is None and use_guid:
+        stored = existing.get(ident)
+        if stored is None and use_guid:
             # a feed that started sending guids: find the entry stored under its URL
             url_ident = identify.url_key(data)
-            entry = existing.get(url_ident) if url_ident else None
-        if entry is not None:
-            if entry.content_hash != data.content_hash:
-                _apply(entry, data, entry.identity)
-                session.flush()
-                attach_entry(session, entry, data, is_new=False)
+            stored = existing.get(url_ident) if url_ident else None
+        if isinstance(stored, NewEntry):
+            # an earlier item of this poll under the same key: the later one wins
+            if stored.data.content_hash != data.content_hash:
+                stored.row.update(_columns(data))
+                stored.data = data
+                result.updated += 1
+            continue
+        if stored is not None:
+            if stored.content_hash != data.content_hash:
+                changed[stored.id] = ChangedEntry(
+                    stored.id, stored.story_id, stored.first_seen_at, _columns(data), data
+                )
                 result.updated += 1
             continue
         date = data.published_at or data.updated_at
@@ -124,19 +156,22 @@ def store_feed(
             continue
         if date is not None and date > now + MAX_FUTURE:
             data.published_at = None
-        entry = Entry(source_id=source.id, first_seen_at=now)
-        _apply(entry, data, ident)
-        entry.source = source
-        session.add(entry)
-        session.flush()
-        existing[ident] = entry
-        attach_entry(session, entry, data, is_new=True)
+        item = NewEntry(
+            {"source_id": source.id, "identity": ident, "first_seen_at": now, **_columns(data)},
+            data,
+        )
+        new.append(item)
+        existing[ident] = item
         result.new += 1
+    attach_batch(session, source, now, new, list(changed.values()))
     return result
 
 
 def _guids_look_unstable(
-    session: Session, source_id: int, entries: list[EntryData], existing: dict[str, Entry]
+    session: Session,
+    source_id: int,
+    entries: list[EntryData],
+    existing: Mapping[str, object],
 ) -> bool:
     """Only when enough guids are new is it worth looking up their URLs."""
     unknown = [e for e in entries if (k := identify.guid_key(e)) and k not in existing]
@@ -154,15 +189,19 @@ def _guids_look_unstable(
     return identify.guids_look_unstable(entries, existing, known_urls)
 
 
-def _load(session: Session, source_id: int, identities: set[str]) -> dict[str, Entry]:
-    found: dict[str, Entry] = {}
+def _load(session: Session, source_id: int, identities: set[str]) -> dict[str, _Stored]:
+    found: dict[str, _Stored] = {}
     keys = sorted(identities)
     for i in range(0, len(keys), CHUNK):
-        rows = session.scalars(
-            select(Entry).where(Entry.source_id == source_id, Entry.identity.in_(keys[i : i + CHUNK]))
+        rows = session.execute(
+            select(
+                Entry.id, Entry.identity, Entry.content_hash, Entry.story_id, Entry.first_seen_at
+            ).where(Entry.source_id == source_id, Entry.identity.in_(keys[i : i + CHUNK]))
         )
-        for entry in rows:
-            found[entry.identity] = entry
+        for row in rows:
+            found[row.identity] = _Stored(
+                row.id, row.identity, row.content_hash, row.story_id, row.first_seen_at
+            )
     return found
 
 

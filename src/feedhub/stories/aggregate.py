@@ -1,43 +1,156 @@
 """Story aggregates: representative, counts, category, flags, places, search document.
 
 Recomputed from the story's entries whenever one of them joins, changes or
-leaves, so the aggregate never drifts from what the entries say.
+leaves, so the aggregate never drifts from what the entries say. The
+computation (:func:`compute_story`) is a pure function over :class:`Member`
+records; :func:`refresh_stories` loads members of many stories in a few Core
+queries and writes the results back in a few statements.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from feedhub.models import Entry, Place, Story, StoryPlace, utcnow
+from feedhub.models import Entry, Place, Source, Story, StoryPlace, utcnow
 from feedhub.stories.categories import slugify
-from feedhub.stories.classify import ClassifyContext, decide_entry, load_context, story_category
+from feedhub.stories.classify import (
+    ClassifyContext,
+    EntryDecision,
+    decide_fields,
+    load_context,
+    story_category_of,
+)
 from feedhub.stories.places import split_places
-from feedhub.stories.search import document_text, index_story, unindex_stories
+from feedhub.stories.rules import EntryFields
+from feedhub.stories.search import document_text, index_documents, unindex_stories
+from feedhub.stories.session_sync import expire_rows, forget_rows
+from feedhub.stories.stemming import stem_text
 
 _CHUNK = 500
+_STORIES = cast(Table, Story.__table__)
+_STORY_PLACES = cast(Table, StoryPlace.__table__)
 
 
-def representative_order(entries: Iterable[Entry]) -> list[Entry]:
+@dataclass(frozen=True)
+class Member:
+    """What a story's aggregate needs from one of its entries."""
+
+    id: int
+    source_id: int
+    priority: int
+    source_title: str  # the source's display title
+    source_category_id: int | None
+    effective_date: datetime
+    title: str
+    lead: str
+    place: str
+    sponsored: bool
+    sponsored_reason: str
+    fields: EntryFields
+
+
+@dataclass(frozen=True)
+class StoryState:
+    """A story's aggregate columns, computed from its members."""
+
+    representative_entry_id: int
+    title: str
+    lead: str
+    sort_at: datetime
+    entry_count: int
+    source_count: int
+    category_id: int
+    category_reason: str
+    sponsored: bool
+    sponsored_reason: str
+    hidden: bool
+    places: list[str]
+    sources: list[str]  # display titles, representative's first
+    other_titles: list[str]
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "representative_entry_id": self.representative_entry_id,
+            "title": self.title,
+            "lead": self.lead,
+            "sort_at": self.sort_at,
+            "entry_count": self.entry_count,
+            "source_count": self.source_count,
+            "category_id": self.category_id,
+            "category_reason": self.category_reason,
+            "sponsored": self.sponsored,
+            "sponsored_reason": self.sponsored_reason,
+            "hidden": self.hidden,
+            "places": self.places,
+        }
+
+
+def member_order_key(member: Member) -> tuple[int, datetime, int]:
     """Higher source priority first, then the earliest published, then the oldest row."""
-    return sorted(
-        entries,
-        key=lambda e: (-(e.source.priority if e.source else 0), e.effective_date, e.id),
+    return (-member.priority, member.effective_date, member.id)
+
+
+def place_names(dateline_places: Iterable[str]) -> list[str]:
+    """Distinct place names of several datelines, in order ("A/B" names two)."""
+    names: list[str] = []
+    for dateline in dateline_places:
+        for name in split_places(dateline) if dateline else ():
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def compute_story(
+    context: ClassifyContext,
+    members: Sequence[Member],
+    decisions: dict[int, EntryDecision] | None = None,
+) -> StoryState:
+    """The aggregate of a non-empty story; *decisions* may carry precomputed ones by entry id."""
+    ordered = sorted(members, key=member_order_key)
+    known = decisions or {}
+    decided = [known.get(m.id) or decide_fields(context, m.fields) for m in ordered]
+    rep = ordered[0]
+    category_id, category_reason = story_category_of(
+        context, decided, [m.source_category_id for m in ordered]
+    )
+    sponsored = next((m for m in ordered if m.sponsored), None)
+    sources: list[str] = []
+    for member in ordered:
+        if member.source_title and member.source_title not in sources:
+            sources.append(member.source_title)
+    return StoryState(
+        representative_entry_id=rep.id,
+        title=rep.title,
+        lead=rep.lead,
+        sort_at=min(m.effective_date for m in ordered),
+        entry_count=len(ordered),
+        source_count=len({m.source_id for m in ordered}),
+        category_id=category_id,
+        category_reason=category_reason,
+        sponsored=sponsored is not None,
+        sponsored_reason=sponsored.sponsored_reason if sponsored else "",
+        hidden=any(d.hidden_by for d in decided),
+        places=place_names(m.place for m in ordered),
+        sources=sources,
+        other_titles=[m.title for m in ordered[1:] if m.title != rep.title],
     )
 
 
-def _place_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+# -- places -------------------------------------------------------------------------------
+def place_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     """Get-or-create places by name; racing writers are absorbed by ON CONFLICT DO NOTHING."""
-    if not names:
-        return {}
     wanted = {name: slugify(name) for name in names}
-    found = {p.name: p.id for p in session.scalars(select(Place).where(Place.name.in_(wanted)))}
+    if not wanted:
+        return {}
+    found = dict(session.execute(select(Place.name, Place.id).where(Place.name.in_(wanted))).all())
     missing = [n for n in wanted if n not in found]
     if missing:
         dialect = session.get_bind().dialect.name
@@ -59,117 +172,180 @@ def _place_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def _sync_places(session: Session, story: Story, names: Sequence[str]) -> None:
-    ids = _place_ids(session, names)
-    wanted = set(ids.values())
-    current = dict(
-        session.execute(
-            select(StoryPlace.place_id, StoryPlace.sort_at).where(StoryPlace.story_id == story.id)
-        ).all()
-    )
-    stale = set(current) - wanted
+def sync_places(
+    session: Session, stories: dict[int, tuple[list[str], datetime]], *, fresh: bool = False
+) -> None:
+    """Make ``story_places`` say what *stories* (id → (place names, sort_at)) say.
+
+    *fresh* stories have no rows yet, which saves the lookup of the current ones.
+    """
+    ids = place_ids(session, {name for names, _at in stories.values() for name in names})
+    current: dict[int, dict[int, datetime]] = defaultdict(dict)
+    if not fresh and stories:
+        for story_id, place_id, sort_at in session.execute(
+            select(StoryPlace.story_id, StoryPlace.place_id, StoryPlace.sort_at).where(
+                StoryPlace.story_id.in_(stories)
+            )
+        ):
+            current[story_id][place_id] = sort_at
+    stale: list[tuple[int, int]] = []
+    new: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    for story_id, (names, sort_at) in stories.items():
+        wanted = {ids[n] for n in names}
+        have = current.get(story_id, {})
+        stale.extend((story_id, p) for p in have if p not in wanted)
+        for place_id in wanted:
+            if place_id not in have:
+                new.append({"story_id": story_id, "place_id": place_id, "sort_at": sort_at})
+            elif have[place_id] != sort_at:
+                moved.append({"b_story": story_id, "b_place": place_id, "b_sort": sort_at})
     if stale:
         session.execute(
-            delete(StoryPlace).where(
-                StoryPlace.story_id == story.id, StoryPlace.place_id.in_(stale)
+            delete(StoryPlace).where(tuple_(StoryPlace.story_id, StoryPlace.place_id).in_(stale))
+        )
+    if new:
+        session.execute(insert(_STORY_PLACES), new)
+    if moved:
+        session.connection().execute(
+            update(_STORY_PLACES)
+            .where(
+                _STORY_PLACES.c.story_id == bindparam("b_story"),
+                _STORY_PLACES.c.place_id == bindparam("b_place"),
+            )
+            .values(sort_at=bindparam("b_sort")),
+            moved,
+        )
+
+
+# -- refreshing stored stories ---------------------------------------------------------------
+def _members(session: Session, story_ids: Sequence[int]) -> dict[int, list[Member]]:
+    by_story: dict[int, list[Member]] = defaultdict(list)
+    rows = session.execute(
+        select(
+            Entry.id,
+            Entry.story_id,
+            Entry.source_id,
+            Entry.published_at,
+            Entry.updated_at,
+            Entry.first_seen_at,
+            Entry.title,
+            Entry.lead,
+            Entry.author,
+            Entry.feed_categories,
+            Entry.place,
+            Entry.sponsored,
+            Entry.sponsored_reason,
+            Source.priority,
+            Source.title.label("source_title"),
+            Source.url.label("source_url"),
+            Source.category_id,
+        )
+        .join(Source, Source.id == Entry.source_id)
+        .where(Entry.story_id.in_(story_ids))
+    )
+    for r in rows:
+        assert r.story_id is not None
+        source_title = r.source_title or r.source_url
+        by_story[r.story_id].append(
+            Member(
+                id=r.id,
+                source_id=r.source_id,
+                priority=r.priority or 0,
+                source_title=source_title,
+                source_category_id=r.category_id,
+                effective_date=r.published_at or r.updated_at or r.first_seen_at,
+                title=r.title,
+                lead=r.lead,
+                place=r.place,
+                sponsored=bool(r.sponsored),
+                sponsored_reason=r.sponsored_reason,
+                fields=EntryFields(
+                    title=r.title,
+                    lead=r.lead,
+                    feed_categories=tuple(str(c) for c in r.feed_categories or ()),
+                    author=r.author,
+                    source=source_title,
+                ),
             )
         )
-    new = wanted - set(current)
-    if new:
-        session.execute(
-            insert(cast(Table, StoryPlace.__table__)),
-            [{"story_id": story.id, "place_id": p, "sort_at": story.sort_at} for p in new],
-        )
-    moved = [p for p in wanted & set(current) if current[p] != story.sort_at]
-    if moved:
-        session.execute(
-            update(StoryPlace)
-            .where(StoryPlace.story_id == story.id, StoryPlace.place_id.in_(moved))
-            .values(sort_at=story.sort_at)
-        )
+    return by_story
 
 
-def refresh_story(
-    session: Session,
-    story: Story,
-    entries: Sequence[Entry],
-    context: ClassifyContext,
-    now: datetime,
-) -> bool:
-    """Recompute *story* from *entries* (all of them); an empty story is deleted.
-
-    Returns False when the story was deleted.
-    """
-    if not entries:
-        unindex_stories(session, [story.id])
-        session.delete(story)
-        return False
-    ordered = representative_order(entries)
-    decisions = [(e, decide_entry(context, e)) for e in ordered]
-    rep = ordered[0]
-    story.representative_entry_id = rep.id
-    story.title = rep.title
-    story.lead = rep.lead
-    story.sort_at = min(e.effective_date for e in ordered)
-    story.entry_count = len(ordered)
-    story.source_count = len({e.source_id for e in ordered})
-    story.category_id, story.category_reason = story_category(context, decisions)
-    sponsored = next((e for e in ordered if e.sponsored), None)
-    story.sponsored = sponsored is not None
-    story.sponsored_reason = sponsored.sponsored_reason if sponsored else ""
-    story.hidden = any(d.hidden_by for _e, d in decisions)
-    places: list[str] = []
-    for entry in ordered:
-        for name in split_places(entry.place) if entry.place else ():
-            if name not in places:
-                places.append(name)
-    story.places = places
-    story.updated_at = now
-    story.version = (story.version or 0) + 1
-    session.flush()
-    _sync_places(session, story, places)
-    sources = []
-    for entry in ordered:
-        title = entry.source.display_title if entry.source else ""
-        if title and title not in sources:
-            sources.append(title)
-    index_story(
-        session,
-        story.id,
-        document_text(
-            title=rep.title,
-            lead=rep.lead,
-            content_html=rep.content or rep.summary,
-            sources=sources,
-            places=places,
-            other_titles=[e.title for e in ordered[1:] if e.title != rep.title],
+def write_states(session: Session, states: dict[int, StoryState], now: datetime) -> None:
+    """Store computed aggregates of existing stories: updated_at = now, version + 1."""
+    if not states:
+        return
+    params = [
+        {"b_id": story_id, **{"v_" + k: v for k, v in state.columns().items()}}
+        for story_id, state in states.items()
+    ]
+    names = next(iter(states.values())).columns()
+    session.connection().execute(
+        update(_STORIES)
+        .where(_STORIES.c.id == bindparam("b_id"))
+        .values(
+            {
+                **{name: bindparam("v_" + name) for name in names},
+                "updated_at": now,
+                "version": _STORIES.c.version + 1,
+            }
         ),
+        params,
     )
-    return True
 
 
 def refresh_stories(session: Session, story_ids: Iterable[int]) -> None:
-    """Recompute several stories, loading their entries in a few queries."""
+    """Recompute several stories, loading their entries in a few queries.
+
+    Stories left without entries are deleted. ORM objects of the touched stories
+    in *session* are expired (or forgotten, when deleted), so they read anew.
+    """
     ids = sorted(set(story_ids))
     if not ids:
         return
+    session.flush()
     context = load_context(session)
     now = utcnow()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         # lock the story rows first (in id order, so two pollers cannot deadlock): on
         # PostgreSQL the entry query below then sees a concurrent poller's committed entry
-        stories = list(
+        present = list(
             session.scalars(
-                select(Story)
-                .where(Story.id.in_(chunk))
-                .order_by(Story.id)
-                .with_for_update(of=Story)
+                select(Story.id).where(Story.id.in_(chunk)).order_by(Story.id).with_for_update()
             )
         )
-        by_story: dict[int, list[Entry]] = defaultdict(list)
-        for entry in session.scalars(select(Entry).where(Entry.story_id.in_(chunk))):
-            assert entry.story_id is not None
-            by_story[entry.story_id].append(entry)
-        for story in stories:
-            refresh_story(session, story, by_story.get(story.id, []), context, now)
+        members = _members(session, present)
+        states = {sid: compute_story(context, members[sid]) for sid in present if members.get(sid)}
+        empty = [sid for sid in present if sid not in states]
+        if empty:
+            unindex_stories(session, empty)
+            forget_rows(session, Story, empty)
+            session.execute(delete(Story).where(Story.id.in_(empty)))
+        write_states(session, states, now)
+        sync_places(session, {sid: (s.places, s.sort_at) for sid, s in states.items()})
+        index_documents(session, _documents(session, states))
+        expire_rows(session, Story, list(states))
+
+
+def _documents(session: Session, states: dict[int, StoryState]) -> list[tuple[int, str, str]]:
+    """(story id, document, stemmed document) of each story, from its representative."""
+    reps = {s.representative_entry_id: sid for sid, s in states.items()}
+    bodies: dict[int, str] = {}
+    for entry_id, content, summary in session.execute(
+        select(Entry.id, Entry.content, Entry.summary).where(Entry.id.in_(reps))
+    ):
+        bodies[reps[entry_id]] = content or summary
+    docs = []
+    for sid, state in states.items():
+        document = document_text(
+            title=state.title,
+            lead=state.lead,
+            content_html=bodies.get(sid, ""),
+            sources=state.sources,
+            places=state.places,
+            other_titles=state.other_titles,
+        )
+        docs.append((sid, document, stem_text(document)))
+    return docs

@@ -9,7 +9,7 @@ source's default category; the fallback category. What the database holds
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -29,7 +29,6 @@ from feedhub.stories.rules import (
     compile_rule,
     evaluate,
 )
-from feedhub.stories.sponsored import detect_sponsored
 from feedhub.stories.text import fold
 
 _CACHE_KEY = "feedhub.stories.classify"
@@ -43,6 +42,8 @@ class ClassifyContext:
     known: dict[str, str]
     ids: dict[str, int]  # category name → id
     fallback_id: int
+    # feed tags → (category name, deciding tag): a feed repeats its tags on every item
+    tag_cache: dict[tuple[str, ...], tuple[str, str] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,44 +136,58 @@ def entry_fields(entry: Entry) -> EntryFields:
 
 
 def decide_entry(context: ClassifyContext, entry: Entry) -> EntryDecision:
-    fields = entry_fields(entry)
-    outcome = evaluate(context.rules, fields)
-    tag = map_feed_categories(fields.feed_categories, context.known)
+    return decide_fields(context, entry_fields(entry))
+
+
+def decide_fields(context: ClassifyContext, fields: EntryFields) -> EntryDecision:
+    """Rules and feed tags for one entry (the tag mapping is cached per tag list)."""
+    outcome = evaluate(context.rules, fields) if context.rules else None
+    tags = tuple(fields.feed_categories)
+    if tags in context.tag_cache:
+        tag = context.tag_cache[tags]
+    else:
+        tag = context.tag_cache[tags] = map_feed_categories(tags, context.known)
     return EntryDecision(
-        rule_category_id=outcome.category_id,
-        rule_category_reason=f"rule: {outcome.category_rule}" if outcome.category_rule else "",
+        rule_category_id=outcome.category_id if outcome else None,
+        rule_category_reason=(
+            f"rule: {outcome.category_rule}" if outcome and outcome.category_rule else ""
+        ),
         tag_category_id=context.ids.get(tag[0]) if tag else None,
         tag_category_reason=f"feed category '{tag[1]}'" if tag else "",
-        hidden_by=outcome.hidden_by,
-        sponsored_rule_reason=outcome.sponsored_reason,
+        hidden_by=outcome.hidden_by if outcome else "",
+        sponsored_rule_reason=outcome.sponsored_reason if outcome else "",
     )
 
 
-def sponsored_reason(context: ClassifyContext, entry: Entry, *, rel_sponsored: bool) -> str:
-    """Why *entry* counts as sponsored: a marker in the entry, else a rule; "" for news."""
-    markers = detect_sponsored(
-        title=entry.title,
-        lead=entry.lead,
-        url=entry.url,
-        author=entry.author,
-        feed_categories=[str(c) for c in entry.feed_categories or ()],
-        rel_sponsored=rel_sponsored,
-    )
-    return markers or decide_entry(context, entry).sponsored_rule_reason
+def sponsored_reason(marker: str, decision: EntryDecision) -> str:
+    """Why an entry counts as sponsored: a marker in the entry, else a rule; "" for news."""
+    return marker or decision.sponsored_rule_reason
+
+
+def story_category_of(
+    context: ClassifyContext,
+    decisions: Sequence[EntryDecision],
+    source_categories: Sequence[int | None],
+) -> tuple[int, str]:
+    """(category id, reason) from per-entry decisions and source defaults, representative first."""
+    for decision in decisions:
+        if decision.rule_category_id is not None:
+            return decision.rule_category_id, decision.rule_category_reason
+    for decision in decisions:
+        if decision.tag_category_id is not None:
+            return decision.tag_category_id, decision.tag_category_reason
+    for category_id in source_categories:
+        if category_id is not None:
+            return category_id, "source default"
+    return context.fallback_id, "fallback"
 
 
 def story_category(
     context: ClassifyContext, ordered: Sequence[tuple[Entry, EntryDecision]]
 ) -> tuple[int, str]:
     """(category id, reason) for a story whose entries come representative-first."""
-    for _entry, decision in ordered:
-        if decision.rule_category_id is not None:
-            return decision.rule_category_id, decision.rule_category_reason
-    for _entry, decision in ordered:
-        if decision.tag_category_id is not None:
-            return decision.tag_category_id, decision.tag_category_reason
-    for entry, _decision in ordered:
-        source = entry.source
-        if source is not None and source.category_id is not None:
-            return source.category_id, "source default"
-    return context.fallback_id, "fallback"
+    return story_category_of(
+        context,
+        [decision for _entry, decision in ordered],
+        [entry.source.category_id if entry.source is not None else None for entry, _d in ordered],
+    )

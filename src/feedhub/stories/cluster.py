@@ -1,24 +1,33 @@
-"""Finding the story a new entry belongs to: exact URL first, then near-duplicates.
+"""Finding the stories a batch of entries belongs to: exact URL first, then near-duplicates.
 
-Every lookup is an indexed equality or range probe (``entries.canonical_url``,
-``lsh_bands (band_key, at)``, ``entries.story_id``), and the near-duplicate
-stage only looks at band keys inside a time window, so the cost per entry does
-not grow with the number of stored entries.
+One source poll's new entries are clustered together, with a fixed number of
+queries however many entries the feed has: one for exact canonical-URL matches,
+one that counts LSH band hits, each key in its own entry's time window, one for
+the candidates' stored signatures and one for the sources already in
+the confirmed stories. Every lookup is an indexed equality or range probe
+(``entries.canonical_url``, ``lsh_bands (band_key, at)``, ``entries.story_id``),
+so the cost per entry does not grow with the number of stored entries.
+
+The rules are those of clustering one entry at a time, in feed order: an
+earlier entry of the same poll counts as stored for a later one (its URL joins
+at once, its bands take candidate slots, its story now carries this source).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Table, case, delete, func, insert, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from feedhub.models import Entry, LshBand
-from feedhub.stories.fingerprint import Fingerprint, shingles, similarity, title_overlap
-from feedhub.stories.guard import conflict, guard_tokens
+from feedhub.models import Entry
+from feedhub.stories.bulk import band_hits
+from feedhub.stories.features import Signature, decode_signature, signature_of
+from feedhub.stories.fingerprint import similarity, word_overlap
+from feedhub.stories.guard import conflict
 from feedhub.stories.places import split_places
 
 WINDOW = timedelta(hours=72)
@@ -30,142 +39,284 @@ MIN_TITLE_OVERLAP = 0.6
 MAX_CANDIDATES = 12
 # a feed date more than this after the first sighting is not believed
 MAX_FUTURE = timedelta(hours=1)
+_CHUNK = 500
+_PROBES = 5000  # band probes per query
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """A stored story (``story_id``) or the new story an earlier batch entry started."""
+
+    story_id: int | None = None
+    founder: int | None = None  # batch index of the entry that started the story
 
 
 @dataclass(frozen=True)
 class Assignment:
     """Where an entry goes and why (becomes a StoryMerge row)."""
 
-    story_id: int | None  # None: start a new story
+    story: StoryRef | None  # None: start a new story
     reason: str  # new, url, near_duplicate
     matched_entry_id: int | None = None
+    matched_index: int | None = None  # an earlier entry of the same batch
     key: str = ""
     similarity: float | None = None
 
 
-def band_time(entry: Entry) -> datetime:
+@dataclass
+class Pending:
+    """One entry of the batch, with what clustering needs to know about it."""
+
+    source_id: int
+    canonical_url: str
+    band_keys: tuple[int, ...]
+    band_at: datetime
+    signature: Signature
+    place: str
+    sponsored: bool
+    entry_id: int | None = None  # set for stored entries that are clustered again
+    places: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.places = _places(self.place)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: int
+    story_id: int
+    source_id: int
+    places: frozenset[str]
+    sponsored: bool
+    signature: Signature
+
+
+def band_time(
+    published_at: datetime | None, updated_at: datetime | None, first_seen_at: datetime
+) -> datetime:
     """The entry's time on the LSH axis: its published date, unless that lies in the future."""
-    published = entry.published_at or entry.updated_at
-    seen = entry.first_seen_at
-    if published is None or (seen is not None and published > seen + MAX_FUTURE):
-        return seen
+    published = published_at or updated_at
+    if published is None or published > first_seen_at + MAX_FUTURE:
+        return first_seen_at
     return published
 
 
-def store_bands(session: Session, entry: Entry, fp: Fingerprint, *, replace: bool) -> None:
-    if replace:
-        session.execute(delete(LshBand).where(LshBand.entry_id == entry.id))
-    if fp.band_keys:
-        at = band_time(entry)
-        # the Core table, not the mapped class: skips the ORM bulk machinery (hot path)
-        session.execute(
-            insert(cast(Table, LshBand.__table__)),
-            [{"band_key": key, "entry_id": entry.id, "at": at} for key in fp.band_keys],
-        )
-
-
-def _exact(session: Session, entry: Entry) -> Assignment | None:
-    if not entry.canonical_url:
-        return None
-    row = session.execute(
-        select(Entry.id, Entry.story_id)
-        .where(
-            Entry.canonical_url == entry.canonical_url,
-            Entry.id != entry.id,
-            Entry.story_id.is_not(None),
-        )
-        # the same source's copy first (a re-published item), then admin-placed ones
-        .order_by(
-            case((Entry.source_id == entry.source_id, 0), else_=1),
-            Entry.story_pinned.desc(),
-            Entry.id.desc(),
-        )
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return Assignment(
-        story_id=row.story_id, reason="url", matched_entry_id=row.id, key=entry.canonical_url
+def _places(entry_place: str) -> frozenset[str]:
+    return (
+        frozenset(p.casefold() for p in split_places(entry_place)) if entry_place else frozenset()
     )
 
 
-def _places(entry_place: str) -> set[str]:
-    return {p.casefold() for p in split_places(entry_place)} if entry_place else set()
+# -- exact stage ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _UrlMatch:
+    id: int
+    story_id: int
+    same_source_pinned: bool
 
 
-def _near_duplicate(session: Session, entry: Entry, fp: Fingerprint) -> Assignment | None:
-    if not fp.band_keys:
-        return None
-    at = band_time(entry)
-    hits = func.count(LshBand.id).label("hits")
-    rows = session.execute(
-        select(LshBand.entry_id, hits)
-        .where(
-            LshBand.band_key.in_(fp.band_keys),
-            LshBand.at >= at - WINDOW,
-            LshBand.at <= at + WINDOW,
-            LshBand.entry_id != entry.id,
+def _url_matches(session: Session, source_id: int, urls: set[str]) -> dict[str, _UrlMatch]:
+    """Per canonical URL, the stored entry a new entry of *source_id* would join.
+
+    The same source's copy comes first (a re-published item), then admin-placed
+    ones, then the newest.
+    """
+    found: dict[str, _UrlMatch] = {}
+    keys = sorted(urls)
+    for start in range(0, len(keys), _CHUNK):
+        same = case((Entry.source_id == source_id, 0), else_=1)
+        ranked = (
+            select(
+                Entry.id,
+                Entry.story_id,
+                Entry.canonical_url,
+                same.label("other_source"),
+                Entry.story_pinned,
+                func.row_number()
+                .over(
+                    partition_by=Entry.canonical_url,
+                    order_by=(same, Entry.story_pinned.desc(), Entry.id.desc()),
+                )
+                .label("rank"),
+            )
+            .where(Entry.canonical_url.in_(keys[start : start + _CHUNK]))
+            .where(Entry.story_id.is_not(None))
+            .subquery()
         )
-        .group_by(LshBand.entry_id)
-        .order_by(hits.desc())
-        .limit(MAX_CANDIDATES)
-    ).all()
-    if not rows:
-        return None
-    band_hits = {r.entry_id: r.hits for r in rows}
-    candidates = session.execute(
-        select(
-            Entry.id,
-            Entry.story_id,
-            Entry.source_id,
-            Entry.title,
-            Entry.lead,
-            Entry.place,
-            Entry.sponsored,
-        ).where(Entry.id.in_(band_hits), Entry.story_id.is_not(None))
-    ).all()
-    own_guard = guard_tokens(entry.title, entry.lead)
-    own_places = _places(entry.place)
-    confirmed: list[tuple[float, int, int]] = []  # (similarity, entry id, story id)
+        for row in session.execute(select(ranked).where(ranked.c.rank == 1)):
+            found[row.canonical_url] = _UrlMatch(
+                row.id, row.story_id, row.other_source == 0 and bool(row.story_pinned)
+            )
+    return found
+
+
+# -- near-duplicate stage ---------------------------------------------------------------------
+def _stored_hits(session: Session, batch: Sequence[Pending]) -> list[Counter[int]]:
+    """Per entry, stored entries with band rows matching its keys inside its time window."""
+    probes = [
+        (index, key, pending.band_at - WINDOW, pending.band_at + WINDOW)
+        for index, pending in enumerate(batch)
+        for key in set(pending.band_keys)
+    ]
+    hits: list[Counter[int]] = [Counter() for _ in batch]
+    for start in range(0, len(probes), _PROBES):
+        for index, entry_id, count in band_hits(session, probes[start : start + _PROBES]):
+            if entry_id != batch[index].entry_id:
+                hits[index][entry_id] += count
+    return hits
+
+
+def _top_hits(batch: Sequence[Pending], stored: list[Counter[int]]) -> list[dict[int, int]]:
+    """Per entry, band hits of its best MAX_CANDIDATES stored entries.
+
+    Earlier entries of the batch compete for the slots as stored ones would
+    (they are of the same source and never confirmed, so they are dropped after).
+    """
+    earlier: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    result: list[dict[int, int]] = []
+    for index, pending in enumerate(batch):
+        keys = set(pending.band_keys)
+        low, high = pending.band_at - WINDOW, pending.band_at + WINDOW
+        hits = Counter(stored[index])
+        for key in keys:
+            for other, at in earlier.get(key, ()):
+                if low <= at <= high:
+                    hits[-1 - other] += 1  # batch entries: negative, newest first
+            earlier[key].append((index, pending.band_at))
+        # most hits first; among equals the newest row first (batch entries are newest)
+        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0] >= 0, -abs(kv[0])))
+        result.append({k: v for k, v in ranked[:MAX_CANDIDATES] if k >= 0})
+    return result
+
+
+def _load_candidates(session: Session, ids: set[int]) -> dict[int, _Candidate]:
+    found: dict[int, _Candidate] = {}
+    keys = sorted(ids)
+    for start in range(0, len(keys), _CHUNK):
+        for row in session.execute(
+            select(
+                Entry.id,
+                Entry.story_id,
+                Entry.source_id,
+                Entry.title,
+                Entry.lead,
+                Entry.place,
+                Entry.sponsored,
+                Entry.signature,
+            ).where(Entry.id.in_(keys[start : start + _CHUNK]), Entry.story_id.is_not(None))
+        ):
+            signature = decode_signature(row.signature or b"") or signature_of(row.title, row.lead)
+            found[row.id] = _Candidate(
+                row.id,
+                row.story_id,
+                row.source_id,
+                _places(row.place),
+                bool(row.sponsored),
+                signature,
+            )
+    return found
+
+
+def confirm(pending: Pending, candidates: Sequence[_Candidate]) -> list[tuple[float, int, int]]:
+    """(similarity, entry id, story id) of the candidates that pass every check."""
+    confirmed: list[tuple[float, int, int]] = []
+    own = pending.signature
     for cand in candidates:
-        if cand.source_id == entry.source_id or bool(cand.sponsored) != bool(entry.sponsored):
+        if cand.source_id == pending.source_id or cand.sponsored != pending.sponsored:
             continue
-        other_places = _places(cand.place)
-        if own_places and other_places and not own_places & other_places:
+        if pending.places and cand.places and not pending.places & cand.places:
             continue
-        sim = similarity(fp.shingles, shingles(cand.title, cand.lead))
+        sim = similarity(own.shingles, cand.signature.shingles)
         if sim < MIN_SIMILARITY:
             continue
-        if sim < STRONG_SIMILARITY and title_overlap(entry.title, cand.title) < MIN_TITLE_OVERLAP:
+        if (
+            sim < STRONG_SIMILARITY
+            and word_overlap(own.title_words, cand.signature.title_words) < MIN_TITLE_OVERLAP
+        ):
             continue
-        if conflict(own_guard, guard_tokens(cand.title, cand.lead)) is not None:
+        if conflict(own.guard, cand.signature.guard) is not None:
             continue
         confirmed.append((sim, cand.id, cand.story_id))
-    if not confirmed:
-        return None
-    # a story that already carries an entry of this source is not joined by text alone
-    story_sources: dict[int, set[int]] = defaultdict(set)
-    for story_id, source_id in session.execute(
-        select(Entry.story_id, Entry.source_id).where(
-            Entry.story_id.in_({c[2] for c in confirmed}), Entry.id != entry.id
+    return confirmed
+
+
+def _story_sources(session: Session, story_ids: set[int]) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = defaultdict(set)
+    keys = sorted(story_ids)
+    for start in range(0, len(keys), _CHUNK):
+        for story_id, source_id in session.execute(
+            select(Entry.story_id, Entry.source_id)
+            .where(Entry.story_id.in_(keys[start : start + _CHUNK]))
+            .distinct()
+        ):
+            if story_id is not None:
+                found[story_id].add(source_id)
+    return found
+
+
+# -- the batch --------------------------------------------------------------------------------
+def assign_batch(session: Session, source_id: int, batch: Sequence[Pending]) -> list[Assignment]:
+    """The story each entry of one source's batch joins (or None: a new story), in order."""
+    if not batch:
+        return []
+    by_url = _url_matches(session, source_id, {p.canonical_url for p in batch if p.canonical_url})
+    top = _top_hits(batch, _stored_hits(session, batch))
+    loaded = _load_candidates(session, {i for hits in top for i in hits})
+    confirmed: list[list[tuple[float, int, int]]] = []
+    for pending, hits in zip(batch, top, strict=True):
+        found = confirm(pending, [loaded[i] for i in hits if i in loaded])
+        found.sort(key=lambda c: (-c[0], -hits[c[1]], c[1]))
+        confirmed.append(found)
+    sources = _story_sources(session, {c[2] for found in confirmed for c in found})
+
+    assignments: list[Assignment] = []
+    story_of: list[StoryRef] = []
+    latest_with_url: dict[str, int] = {}  # canonical URL → batch index
+    for index, pending in enumerate(batch):
+        assignment = _assign(
+            pending, index, by_url, latest_with_url, story_of, confirmed[index], top[index], sources
         )
-    ).all():
-        if story_id is not None:
-            story_sources[story_id].add(source_id)
-    confirmed.sort(key=lambda c: (-c[0], -band_hits[c[1]], c[1]))
+        story = StoryRef(founder=index) if assignment.story is None else assignment.story
+        if story.story_id is not None:
+            sources[story.story_id].add(pending.source_id)
+        story_of.append(story)
+        assignments.append(assignment)
+        if pending.canonical_url:
+            latest_with_url[pending.canonical_url] = index
+    return assignments
+
+
+def _assign(
+    pending: Pending,
+    index: int,
+    by_url: dict[str, _UrlMatch],
+    latest_with_url: dict[str, int],
+    story_of: list[StoryRef],
+    confirmed: list[tuple[float, int, int]],
+    hits: dict[int, int],
+    sources: dict[int, set[int]],
+) -> Assignment:
+    url = pending.canonical_url
+    if url:
+        stored = by_url.get(url)
+        earlier = latest_with_url.get(url)
+        # an earlier entry of this poll is the same source's newest copy; only an
+        # admin-placed copy of the same source comes before it
+        if earlier is not None and not (stored is not None and stored.same_source_pinned):
+            return Assignment(story_of[earlier], "url", matched_index=earlier, key=url)
+        if stored is not None:
+            return Assignment(
+                StoryRef(story_id=stored.story_id), "url", matched_entry_id=stored.id, key=url
+            )
     for sim, matched_id, story_id in confirmed:
-        if entry.source_id in story_sources[story_id]:
+        # a story that already carries an entry of this source is not joined by text alone
+        if pending.source_id in sources[story_id]:
             continue
         return Assignment(
-            story_id=story_id,
-            reason="near_duplicate",
+            StoryRef(story_id=story_id),
+            "near_duplicate",
             matched_entry_id=matched_id,
-            key=f"lsh: {band_hits[matched_id]} band(s)",
+            key=f"lsh: {hits[matched_id]} band(s)",
             similarity=round(sim, 4),
         )
-    return None
-
-
-def find_story(session: Session, entry: Entry, fp: Fingerprint) -> Assignment:
-    """The story *entry* joins (exact URL, then near-duplicate), or a new one."""
-    return _exact(session, entry) or _near_duplicate(session, entry, fp) or Assignment(None, "new")
+    return Assignment(None, "new")

@@ -48,9 +48,12 @@ class Fingerprint:
 
 def shingles(title: str, lead: str) -> frozenset[int]:
     """Hashed word bigrams of the title plus the first LEAD_TOKENS of the lead."""
-    title_words = content_tokens(title)
-    lead_words = content_tokens(drop_truncated_tail(lead))[:LEAD_TOKENS]
-    grams = _grams(title_words, "") | _grams(lead_words, "")
+    return shingles_of(content_tokens(title), content_tokens(drop_truncated_tail(lead)))
+
+
+def shingles_of(title_tokens: list[str], lead_tokens: list[str]) -> frozenset[int]:
+    """``shingles`` from the content tokens of the title and of the (untruncated) lead."""
+    grams = _grams(title_tokens, "") | _grams(lead_tokens[:LEAD_TOKENS], "")
     return frozenset(_hash64(g) for g in grams)
 
 
@@ -58,7 +61,8 @@ def minhash(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
     if not shingle_hashes:
         return ()
     values = list(shingle_hashes)
-    return tuple(min((a * x + b) % _PRIME for x in values) for a, b in _PERMS)
+    prime = _PRIME
+    return tuple(min([(a * x + b) % prime for x in values]) for a, b in _PERMS)
 
 
 def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
@@ -77,16 +81,25 @@ def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
 
 def title_key(title: str) -> int | None:
     """Order-insensitive key of the title words: reordered headlines still meet."""
-    words = sorted(set(content_tokens(title)))
+    return _title_key(content_tokens(title))
+
+
+def _title_key(title_tokens: list[str]) -> int | None:
+    words = sorted(set(title_tokens))
     if len(words) < 3:
         return None
     return _hash64("title:" + " ".join(words)) & _MASK63
 
 
 def fingerprint(title: str, lead: str) -> Fingerprint:
-    sh = shingles(title, lead)
+    return fingerprint_of(content_tokens(title), content_tokens(drop_truncated_tail(lead)))
+
+
+def fingerprint_of(title_tokens: list[str], lead_tokens: list[str]) -> Fingerprint:
+    """``fingerprint`` from the content tokens of the title and of the untruncated lead."""
+    sh = shingles_of(title_tokens, lead_tokens)
     keys = list(band_keys(minhash(sh)))
-    tkey = title_key(title)
+    tkey = _title_key(title_tokens)
     if tkey is not None:
         keys.append(tkey)
     return Fingerprint(shingles=sh, band_keys=tuple(keys))
@@ -108,10 +121,22 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> float:
     return common / smaller
 
 
-def title_overlap(a: str, b: str) -> float:
-    """Share of the shorter headline's (stemmed) words that the other headline has too."""
-    words_a = {stem(w) for w in content_tokens(a)}
-    words_b = {stem(w) for w in content_tokens(b)}
+def title_words(title: str) -> frozenset[str]:
+    """The headline's stemmed content words (what ``title_overlap`` compares)."""
+    return frozenset(stem(w) for w in content_tokens(title))
+
+
+def title_words_of(title_tokens: list[str]) -> frozenset[str]:
+    return frozenset(stem(w) for w in title_tokens)
+
+
+def word_overlap(words_a: frozenset[str], words_b: frozenset[str]) -> float:
+    """Share of the smaller word set that the other set has too."""
     if not words_a or not words_b:
         return 0.0
     return len(words_a & words_b) / min(len(words_a), len(words_b))
+
+
+def title_overlap(a: str, b: str) -> float:
+    """Share of the shorter headline's (stemmed) words that the other headline has too."""
+    return word_overlap(title_words(a), title_words(b))

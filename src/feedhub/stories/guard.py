@@ -52,7 +52,11 @@ class GuardTokens:
 
 
 def guard_tokens(title: str, lead: str) -> GuardTokens:
-    words = tokens(title) + tokens(drop_truncated_tail(lead))
+    return guard_tokens_of(tokens(title) + tokens(drop_truncated_tail(lead)))
+
+
+def guard_tokens_of(words: list[str]) -> GuardTokens:
+    """``guard_tokens`` from the tokens of the title and of the untruncated lead."""
     return GuardTokens(
         numbers=frozenset(_number(w) for w in words if w[0].isdigit()),
         weekdays=frozenset(WEEKDAYS[w] for w in words if w in WEEKDAYS),

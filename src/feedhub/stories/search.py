@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -75,23 +75,32 @@ def document_text(
 
 def index_story(session: Session, story_id: int, document: str) -> None:
     """Replace the story's search document (within the caller's transaction)."""
-    if _is_sqlite(session):
-        session.execute(delete(_fts).where(_fts.c.rowid == story_id))
-        session.execute(
-            text("INSERT INTO story_fts (rowid, body) VALUES (:id, :body)"),
-            {"id": story_id, "body": stem_text(document)},
-        )
+    index_documents(session, [(story_id, document, stem_text(document))])
+
+
+_FTS_INSERT = text("INSERT INTO story_fts (rowid, body) VALUES (:id, :stemmed)")
+_PG_UPSERT = text(
+    "INSERT INTO story_search (story_id, document) VALUES (:id, "
+    "to_tsvector('simple'::regconfig, :stemmed) "
+    "|| to_tsvector('german'::regconfig, :raw) "
+    "|| to_tsvector('english'::regconfig, :raw)) "
+    "ON CONFLICT (story_id) DO UPDATE SET document = EXCLUDED.document"
+)
+
+
+def index_documents(session: Session, documents: Sequence[tuple[int, str, str]]) -> None:
+    """Replace the search documents of several stories in a few statements.
+
+    Each item is (story id, document, ``stem_text(document)``); the caller may
+    have stemmed the document's pieces elsewhere (the parse workers do).
+    """
+    if not documents:
         return
-    session.execute(
-        text(
-            "INSERT INTO story_search (story_id, document) VALUES (:id, "
-            "to_tsvector('simple'::regconfig, :stemmed) "
-            "|| to_tsvector('german'::regconfig, :raw) "
-            "|| to_tsvector('english'::regconfig, :raw)) "
-            "ON CONFLICT (story_id) DO UPDATE SET document = EXCLUDED.document"
-        ),
-        {"id": story_id, "stemmed": stem_text(document), "raw": document},
-    )
+    if _is_sqlite(session):
+        session.execute(delete(_fts).where(_fts.c.rowid.in_([d[0] for d in documents])))
+        session.execute(_FTS_INSERT, [{"id": d[0], "stemmed": d[2]} for d in documents])
+        return
+    session.execute(_PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents])
 
 
 def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:

@@ -1,71 +1,373 @@
 """Entry points the ingest store calls inside a source poll's transaction.
 
-``attach_entry`` clusters a new entry into a story (or starts one), flags it,
-finds its dateline place, and refreshes the story's aggregates and search
-document; ``detach_entries`` takes entries out before retention deletes them.
-Nothing here commits: the caller owns the transaction.
+``attach_batch`` writes one poll's new and changed entries and their stories:
+it clusters the new entries (``cluster.assign_batch``), creates the stories they
+start, inserts the entries, their LSH bands, merge log rows, places and search
+documents, and recomputes the stored stories that gained or changed an entry.
+Everything textual was derived in the parse worker (``features.prepare_entry``);
+here are lookups and a fixed number of statements per poll, not per entry.
+``detach_entries`` takes entries out before retention deletes them. Nothing here
+commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from feedhub.ingest.records import EntryData
-from feedhub.models import Entry, LshBand, Story, StoryMerge, utcnow
-from feedhub.stories.aggregate import refresh_stories, refresh_story
-from feedhub.stories.classify import load_context, sponsored_reason
-from feedhub.stories.cluster import find_story, store_bands
-from feedhub.stories.fingerprint import fingerprint
-from feedhub.stories.places import extract_dateline
+from feedhub.models import Entry, LshBand, Source, Story, StoryMerge
+from feedhub.stories.aggregate import Member, compute_story, refresh_stories, sync_places
+from feedhub.stories.bulk import BandRow, insert_bands
+from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
+from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
+from feedhub.stories.features import decode_signature, ensure_prepared, signature_of
+from feedhub.stories.rules import EntryFields
+from feedhub.stories.search import MAX_DOCUMENT_CHARS, index_documents
+from feedhub.stories.session_sync import expire_rows
+from feedhub.stories.stemming import stem_text
 
 _CHUNK = 500
+ENTRIES = cast(Table, Entry.__table__)
+STORIES = cast(Table, Story.__table__)
+MERGES = cast(Table, StoryMerge.__table__)
 
 
-def attach_entry(session: Session, entry: Entry, data: EntryData, *, is_new: bool) -> None:
-    """Cluster (new entries only), classify and index *entry*; the entry row is flushed."""
+@dataclass
+class NewEntry:
+    """An entry to insert: its column values (as the store sets them) and its parsed data."""
+
+    row: dict[str, Any]
+    data: EntryData
+
+
+@dataclass
+class ChangedEntry:
+    """A stored entry whose content changed: its new column values and parsed data."""
+
+    entry_id: int
+    story_id: int | None
+    first_seen_at: datetime
+    row: dict[str, Any]
+    data: EntryData
+
+
+@dataclass
+class _Prepared:
+    data: EntryData
+    decision: EntryDecision
+    sponsored_reason: str
+    fields: EntryFields
+
+
+def _prepare(source: Source, data: EntryData, context: Any) -> _Prepared:
+    ensure_prepared(data)
+    fields = EntryFields(
+        title=data.title,
+        lead=data.lead,
+        feed_categories=tuple(str(c) for c in data.feed_categories),
+        author=data.author,
+        source=source.display_title,
+    )
+    decision = decide_fields(context, fields)
+    return _Prepared(data, decision, sponsored_reason(data.sponsored_marker, decision), fields)
+
+
+def _story_columns(prepared: _Prepared) -> dict[str, Any]:
+    """Columns the stories stage sets on an entry row."""
+    return {
+        "place": prepared.data.place,
+        "sponsored": bool(prepared.sponsored_reason),
+        "sponsored_reason": prepared.sponsored_reason,
+        "signature": prepared.data.signature,
+    }
+
+
+def _pending(source_id: int, prepared: _Prepared, at: datetime, entry_id: int | None) -> Pending:
+    data = prepared.data
+    signature = decode_signature(data.signature) or signature_of(data.title, data.lead)
+    return Pending(
+        source_id=source_id,
+        canonical_url=data.canonical_url,
+        band_keys=data.band_keys,
+        band_at=at,
+        signature=signature,
+        place=data.place,
+        sponsored=bool(prepared.sponsored_reason),
+        entry_id=entry_id,
+    )
+
+
+def attach_batch(
+    session: Session,
+    source: Source,
+    now: datetime,
+    new: Sequence[NewEntry],
+    changed: Sequence[ChangedEntry] = (),
+) -> list[int]:
+    """Store one poll's new and changed entries with their stories; returns the new entry ids.
+
+    Changed entries keep their story (an admin's split stays split); only a
+    stored entry without a story is clustered again, like a new one.
+    """
+    if not new and not changed:
+        return []
     context = load_context(session)
-    now = utcnow()
-    entry.place = extract_dateline(entry.lead) or ""
-    reason = sponsored_reason(context, entry, rel_sponsored=data.rel_sponsored)
-    entry.sponsored = bool(reason)
-    entry.sponsored_reason = reason
-    fp = fingerprint(entry.title, entry.lead)
+    touched: set[int] = set()
+    batch: list[Pending] = []
+    batch_items: list[tuple[_Prepared, NewEntry | ChangedEntry]] = []
 
-    if entry.story_id is not None:
-        # a changed entry keeps its story (and an admin's split stays split)
-        store_bands(session, entry, fp, replace=True)
-        refresh_stories(session, [entry.story_id])
+    if changed:
+        prepared_changed = [_prepare(source, c.data, context) for c in changed]
+        session.connection().execute(
+            update(ENTRIES)
+            .where(ENTRIES.c.id == bindparam("b_id"))
+            .values({name: bindparam("v_" + name) for name in _changed_names(changed[0])}),
+            [
+                {
+                    "b_id": c.entry_id,
+                    **{"v_" + k: v for k, v in {**c.row, **_story_columns(p)}.items()},
+                }
+                for c, p in zip(changed, prepared_changed, strict=True)
+            ],
+        )
+        ids = [c.entry_id for c in changed]
+        for start in range(0, len(ids), _CHUNK):
+            session.execute(
+                delete(LshBand).where(LshBand.entry_id.in_(ids[start : start + _CHUNK]))
+            )
+        bands: list[BandRow] = []
+        for item, prepared in zip(changed, prepared_changed, strict=True):
+            at = band_time(prepared.data.published_at, prepared.data.updated_at, item.first_seen_at)
+            if item.story_id is not None:
+                touched.add(item.story_id)
+                bands.extend((k, item.entry_id, at) for k in prepared.data.band_keys)
+            else:
+                batch.append(_pending(source.id, prepared, at, item.entry_id))
+                batch_items.append((prepared, item))
+        insert_bands(session, bands)
+        expire_rows(session, Entry, ids)
+
+    for new_item in new:
+        prepared = _prepare(source, new_item.data, context)
+        at = band_time(new_item.data.published_at, new_item.data.updated_at, now)
+        batch.append(_pending(source.id, prepared, at, None))
+        batch_items.append((prepared, new_item))
+
+    assignments = assign_batch(session, source.id, batch)
+    founded = _create_stories(session, source, now, context, batch, batch_items, assignments)
+    story_ids = _story_ids(assignments, founded)
+    entry_ids = _write_entries(session, batch_items, story_ids)
+    _write_bands_and_merges(session, now, batch, assignments, story_ids, entry_ids)
+
+    members = Counter(story_ids)
+    fresh = set(founded.values())
+    single = [i for i in founded if members[founded[i]] == 1]
+    # stored stories that gained an entry, and new ones that more than one entry joined
+    touched.update(sid for sid in story_ids if sid not in fresh or members[sid] > 1)
+    _finish_new_stories(session, source, now, context, batch_items, founded, single, story_ids)
+    refresh_stories(session, touched)
+    return [entry_ids[i] for i, (_p, item) in enumerate(batch_items) if isinstance(item, NewEntry)]
+
+
+def _changed_names(item: ChangedEntry) -> list[str]:
+    return [*item.row, "place", "sponsored", "sponsored_reason", "signature"]
+
+
+def _create_stories(
+    session: Session,
+    source: Source,
+    now: datetime,
+    context: Any,
+    batch: Sequence[Pending],
+    items: Sequence[tuple[_Prepared, NewEntry | ChangedEntry]],
+    assignments: Sequence[Assignment],
+) -> dict[int, int]:
+    """Insert the stories that batch entries start; returns batch index → story id."""
+    founders = [i for i, a in enumerate(assignments) if a.story is None]
+    if not founders:
+        return {}
+    rows = []
+    for index in founders:
+        prepared, item = items[index]
+        state = compute_story(
+            context, [_member(source, prepared, item, now, 0)], {0: prepared.decision}
+        )
+        columns = state.columns()
+        columns.update(representative_entry_id=None, created_at=now, updated_at=now, version=1)
+        rows.append(columns)
+    ids = session.execute(
+        insert(STORIES).returning(STORIES.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    return dict(zip(founders, ids, strict=True))
+
+
+def _member(
+    source: Source, prepared: _Prepared, item: NewEntry | ChangedEntry, now: datetime, entry_id: int
+) -> Member:
+    data = prepared.data
+    first_seen = item.first_seen_at if isinstance(item, ChangedEntry) else now
+    return Member(
+        id=entry_id,
+        source_id=source.id,
+        priority=source.priority or 0,
+        source_title=source.display_title,
+        source_category_id=source.category_id,
+        effective_date=data.published_at or data.updated_at or first_seen,
+        title=data.title,
+        lead=data.lead,
+        place=data.place,
+        sponsored=bool(prepared.sponsored_reason),
+        sponsored_reason=prepared.sponsored_reason,
+        fields=prepared.fields,
+    )
+
+
+def _story_ids(assignments: Sequence[Assignment], founded: dict[int, int]) -> list[int]:
+    out: list[int] = []
+    for index, assignment in enumerate(assignments):
+        ref = assignment.story
+        if ref is None:
+            out.append(founded[index])
+        elif ref.story_id is not None:
+            out.append(ref.story_id)
+        else:
+            assert ref.founder is not None
+            out.append(out[ref.founder])
+    return out
+
+
+def _write_entries(
+    session: Session,
+    items: Sequence[tuple[_Prepared, NewEntry | ChangedEntry]],
+    story_ids: Sequence[int],
+) -> list[int]:
+    """Insert the new entries (ids back in order); give re-clustered ones their story."""
+    ids: list[int | None] = [None] * len(items)
+    rows: list[dict[str, Any]] = []
+    positions: list[int] = []
+    moved: list[dict[str, Any]] = []
+    for index, (prepared, item) in enumerate(items):
+        if isinstance(item, ChangedEntry):
+            ids[index] = item.entry_id
+            moved.append({"b_id": item.entry_id, "v_story": story_ids[index]})
+            continue
+        rows.append({**item.row, **_story_columns(prepared), "story_id": story_ids[index]})
+        positions.append(index)
+    if rows:
+        new_ids = session.execute(
+            insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+        for index, entry_id in zip(positions, new_ids, strict=True):
+            ids[index] = entry_id
+    if moved:
+        session.connection().execute(
+            update(ENTRIES)
+            .where(ENTRIES.c.id == bindparam("b_id"))
+            .values(story_id=bindparam("v_story")),
+            moved,
+        )
+    return [i for i in ids if i is not None]
+
+
+def _write_bands_and_merges(
+    session: Session,
+    now: datetime,
+    batch: Sequence[Pending],
+    assignments: Sequence[Assignment],
+    story_ids: Sequence[int],
+    entry_ids: Sequence[int],
+) -> None:
+    insert_bands(
+        session,
+        [
+            (key, entry_ids[i], pending.band_at)
+            for i, pending in enumerate(batch)
+            for key in pending.band_keys
+        ],
+    )
+    merges = []
+    for index, assignment in enumerate(assignments):
+        matched = assignment.matched_entry_id
+        if assignment.matched_index is not None:
+            matched = entry_ids[assignment.matched_index]
+        merges.append(
+            {
+                "story_id": story_ids[index],
+                "entry_id": entry_ids[index],
+                "at": now,
+                "reason": assignment.reason,
+                "matched_entry_id": matched,
+                "key": assignment.key,
+                "similarity": assignment.similarity,
+            }
+        )
+    if merges:
+        session.execute(insert(MERGES), merges)
+
+
+def _finish_new_stories(
+    session: Session,
+    source: Source,
+    now: datetime,
+    context: Any,
+    items: Sequence[tuple[_Prepared, NewEntry | ChangedEntry]],
+    founded: dict[int, int],
+    single: Sequence[int],
+    story_ids: Sequence[int],
+) -> None:
+    """Representative, places and search document of stories with one entry of this batch.
+
+    Stories that more than one batch entry joined are recomputed in full instead.
+    """
+    if not single:
         return
-
-    assignment = find_story(session, entry, fp)
-    story = session.get(Story, assignment.story_id) if assignment.story_id is not None else None
-    if story is None:
-        story = Story(sort_at=entry.effective_date, created_at=now, updated_at=now, version=0)
-        session.add(story)
-        session.flush()
-        assignment_reason, matched, key, sim = "new", None, "", None
-    else:
-        assignment_reason = assignment.reason
-        matched, key, sim = assignment.matched_entry_id, assignment.key, assignment.similarity
-    entry.story_id = story.id
-    session.add(
-        StoryMerge(
-            story_id=story.id,
-            entry_id=entry.id,
-            at=now,
-            reason=assignment_reason,
-            matched_entry_id=matched,
-            key=key,
-            similarity=sim,
+    ids = [founded[i] for i in single]
+    session.execute(
+        update(STORIES)
+        .where(STORIES.c.id.in_(ids))
+        .values(
+            representative_entry_id=select(func.min(ENTRIES.c.id))
+            .where(ENTRIES.c.story_id == STORIES.c.id)
+            .scalar_subquery()
         )
     )
-    store_bands(session, entry, fp, replace=not is_new)
-    if assignment_reason == "new":
-        refresh_story(session, story, [entry], context, now)
-    else:
-        session.flush()
-        refresh_stories(session, [story.id])
+    source_title = source.display_title
+    source_stem = stem_text(source_title)
+    places: dict[int, tuple[list[str], datetime]] = {}
+    documents: list[tuple[int, str, str]] = []
+    for index in single:
+        prepared, item = items[index]
+        member = _member(source, prepared, item, now, 0)
+        state = compute_story(context, [member], {0: prepared.decision})
+        story_id = founded[index]
+        if state.places:
+            places[story_id] = (state.places, state.sort_at)
+        documents.append(
+            (story_id, *_document(prepared.data, source_title, source_stem, state.places))
+        )
+    sync_places(session, places, fresh=True)
+    index_documents(session, documents)
+
+
+def _document(
+    data: EntryData, source_title: str, source_stem: str, places: list[str]
+) -> tuple[str, str]:
+    """(document, stemmed document) of a one-entry story, from the worker's stemmed pieces."""
+    raw_parts = [data.title, data.lead, data.content_text, source_title, " ".join(places)]
+    document = "\n".join(p for p in raw_parts if p)
+    if len(document) > MAX_DOCUMENT_CHARS:
+        document = document[:MAX_DOCUMENT_CHARS]
+        return document, stem_text(document)
+    title, lead, content, place = data.search_stems
+    stems = [title, lead, content, source_stem if source_title else "", place]
+    return document, " ".join(s for s in stems if s)
 
 
 def detach_entries(session: Session, entry_ids: list[int]) -> None:

@@ -40,9 +40,23 @@ def stem(word: str) -> str:
     return word
 
 
+# word → stem; news vocabulary is Zipf-distributed, so most words are seen before
+_STEMS: dict[str, str] = {}
+_MAX_CACHED = 200_000
+
+
 def stem_words(text: str) -> list[str]:
     """Folded, stemmed words of *text*, in order."""
-    return [stem(w) for w in _WORD.findall(fold(text))]
+    cache = _STEMS
+    out = []
+    for word in _WORD.findall(fold(text)):
+        stemmed = cache.get(word)
+        if stemmed is None:
+            if len(cache) >= _MAX_CACHED:
+                cache.clear()
+            stemmed = cache[word] = stem(word)
+        out.append(stemmed)
+    return out
 
 
 def stem_text(text: str) -> str:

@@ -61,4 +61,9 @@ def tokens(text: str) -> list[str]:
 
 def content_tokens(text: str) -> list[str]:
     """Tokens without stop words: shingles built from these survive light edits."""
-    return [t for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+    return content_of(tokens(text))
+
+
+def content_of(token_list: list[str]) -> list[str]:
+    """The content tokens among *token_list* (see ``content_tokens``)."""
+    return [t for t in token_list if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]

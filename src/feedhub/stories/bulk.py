@@ -1,0 +1,103 @@
+"""The two statements of the stories stage that move many small rows per poll.
+
+A poll writes about 21 LSH band rows per entry and probes the band index with
+as many keys, each in its own time window. Sent row by row through SQLAlchemy's
+executemany, the bind processing alone costs more than the database work, so
+both go to the database as one statement with one array parameter: a JSON
+array read by ``json_each`` on SQLite, typed arrays read by ``unnest`` on
+PostgreSQL. Times are bound the way :class:`feedhub.models.UTCDateTime` stores
+them (naive UTC; on SQLite the same text format SQLAlchemy writes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_SQLITE_INSERT = text(
+    "INSERT INTO lsh_bands (band_key, entry_id, at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]') FROM json_each(:rows)"
+)
+_PG_INSERT = text(
+    "INSERT INTO lsh_bands (band_key, entry_id, at) "
+    "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
+    "CAST(:ats AS timestamp[]))"
+)
+# CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
+# scan of ix_lsh_bands_key_at (band_key, at)
+_SQLITE_HITS = text(
+    "SELECT q.i, b.entry_id, count(*) FROM (SELECT json_extract(value, '$[0]') AS i, "
+    "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
+    "json_extract(value, '$[3]') AS hi FROM json_each(:probes)) AS q "
+    "CROSS JOIN lsh_bands AS b "
+    "WHERE b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "GROUP BY q.i, b.entry_id"
+)
+_PG_HITS = text(
+    "SELECT q.i, b.entry_id, count(*) FROM unnest(CAST(:i AS integer[]), "
+    "CAST(:k AS bigint[]), CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[])) "
+    "AS q(i, k, lo, hi) JOIN lsh_bands AS b "
+    "ON b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "GROUP BY q.i, b.entry_id"
+)
+
+BandRow = tuple[int, int, datetime]  # band key, entry id, at
+Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, until
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime type stores (microseconds always written)."""
+    return _naive_utc(value).isoformat(sep=" ", timespec="microseconds")
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
+    """Insert LSH band rows in one statement."""
+    if not rows:
+        return
+    if _is_sqlite(session):
+        payload = json.dumps([[key, entry, _sqlite_time(at)] for key, entry, at in rows])
+        session.execute(_SQLITE_INSERT, {"rows": payload})
+        return
+    session.execute(
+        _PG_INSERT,
+        {
+            "keys": [r[0] for r in rows],
+            "ids": [r[1] for r in rows],
+            "ats": [_naive_utc(r[2]) for r in rows],
+        },
+    )
+
+
+def band_hits(session: Session, probes: Sequence[Probe]) -> list[tuple[int, int, int]]:
+    """(batch index, stored entry id, matching band rows) for every probe's window."""
+    if not probes:
+        return []
+    if _is_sqlite(session):
+        payload = json.dumps(
+            [[i, key, _sqlite_time(lo), _sqlite_time(hi)] for i, key, lo, hi in probes]
+        )
+        result = session.execute(_SQLITE_HITS, {"probes": payload})
+    else:
+        result = session.execute(
+            _PG_HITS,
+            {
+                "i": [p[0] for p in probes],
+                "k": [p[1] for p in probes],
+                "lo": [_naive_utc(p[2]) for p in probes],
+                "hi": [_naive_utc(p[3]) for p in probes],
+            },
+        )
+    return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]

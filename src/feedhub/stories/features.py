@@ -1,0 +1,131 @@
+"""Everything the stories stage needs from one entry that does not need the database.
+
+``prepare_entry`` runs at the end of parsing, in the parse worker processes, so
+the storing transaction only looks things up and writes: fingerprint (shingles
+and LSH band keys), the headline words and number-guard tokens that confirm a
+near-duplicate, the dateline place, sponsored markers, and the stemmed pieces of
+the search document. The confirmation features are also stored on the entry row
+as a compact signature, so a stored candidate is never fingerprinted again.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from feedhub.ingest.records import EntryData, FeedData
+from feedhub.stories.fingerprint import fingerprint, fingerprint_of, title_words, title_words_of
+from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
+from feedhub.stories.places import extract_dateline, split_places
+from feedhub.stories.search import html_to_text
+from feedhub.stories.sponsored import detect_sponsored
+from feedhub.stories.stemming import stem_text
+from feedhub.stories.text import content_of, drop_truncated_tail, tokens
+
+SIGNATURE_VERSION = 1
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What confirming a near-duplicate compares: shingles, headline stems, guard tokens."""
+
+    shingles: frozenset[int]
+    title_words: frozenset[str]
+    guard: GuardTokens
+
+
+def signature_of(title: str, lead: str) -> Signature:
+    """The signature computed from text (entries stored before signatures existed)."""
+    return Signature(
+        fingerprint(title, lead).shingles, title_words(title), guard_tokens(title, lead)
+    )
+
+
+def encode_signature(sig: Signature) -> bytes:
+    """Version byte, shingle count, 8-byte shingles, then the words as UTF-8 text."""
+    shingles = sorted(sig.shingles)
+    words = _SEP.join(
+        (
+            " ".join(sorted(sig.title_words)),
+            " ".join(sorted(sig.guard.numbers)),
+            " ".join(sorted(sig.guard.weekdays)),
+            " ".join(str(m) for m in sorted(sig.guard.months)),
+        )
+    )
+    return (
+        struct.pack(f">BH{len(shingles)}Q", SIGNATURE_VERSION, len(shingles), *shingles)
+        + words.encode()
+    )
+
+
+def decode_signature(blob: bytes) -> Signature | None:
+    """The stored signature, or None when it is missing or from another version."""
+    if not blob or blob[0] != SIGNATURE_VERSION:
+        return None
+    (count,) = struct.unpack_from(">H", blob, 1)
+    end = 3 + 8 * count
+    shingles = frozenset(struct.unpack_from(f">{count}Q", blob, 3))
+    title, numbers, weekdays, months = blob[end:].decode().split(_SEP)
+    return Signature(
+        shingles=shingles,
+        title_words=frozenset(title.split()),
+        guard=GuardTokens(
+            numbers=frozenset(numbers.split()),
+            weekdays=frozenset(weekdays.split()),
+            months=frozenset(int(m) for m in months.split()),
+        ),
+    )
+
+
+def prepare_entry(data: EntryData) -> None:
+    """Fill *data*'s derived fields (idempotent; pure, safe in a worker process)."""
+    title_tokens = tokens(data.title)
+    lead_tokens = tokens(drop_truncated_tail(data.lead))
+    title_content = content_of(title_tokens)
+    fp = fingerprint_of(title_content, content_of(lead_tokens))
+    data.band_keys = fp.band_keys
+    data.signature = encode_signature(
+        Signature(
+            fp.shingles, title_words_of(title_content), guard_tokens_of(title_tokens + lead_tokens)
+        )
+    )
+    data.place = extract_dateline(data.lead) or ""
+    data.sponsored_marker = (
+        detect_sponsored(
+            title=data.title,
+            lead=data.lead,
+            url=data.url,
+            author=data.author,
+            feed_categories=[str(c) for c in data.feed_categories],
+            rel_sponsored=data.rel_sponsored,
+        )
+        or ""
+    )
+    data.content_text = html_to_text(data.content or data.summary)
+    data.search_stems = (
+        stem_text(data.title),
+        stem_text(data.lead),
+        stem_text(data.content_text),
+        stem_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
+    )
+    data.prepared = True
+
+
+def prepare_feed(feed: FeedData) -> None:
+    """Prepare every entry of a parsed feed; never raises (like parsing).
+
+    An entry that cannot be prepared is left as it is; storing prepares it
+    again and reports the error there, in the poll's transaction.
+    """
+    for entry in feed.entries:
+        try:
+            prepare_entry(entry)
+        except Exception:  # the parse worker must hand back what it has
+            continue
+
+
+def ensure_prepared(data: EntryData) -> None:
+    """Prepare entries that did not come through the parse step (tests, scripts)."""
+    if not data.prepared:
+        prepare_entry(data)
