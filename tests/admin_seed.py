@@ -32,6 +32,8 @@ def make_user(db: Database, username: str, *, admin: bool, password: str = PASSW
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> None:
+    # the admin tests read English texts; the German catalog has its own tests
+    client.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
     response = client.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": csrf_token(client)},

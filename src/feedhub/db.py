@@ -105,8 +105,15 @@ def upgrade(db: Database) -> None:
         command.upgrade(cfg, "heads")
 
 
-def current_revision(db: Database) -> str | None:
+def current_heads(db: Database) -> tuple[str, ...]:
+    """The migration heads the database is at (several while branches are unmerged)."""
     from alembic.runtime.migration import MigrationContext
 
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def script_heads() -> tuple[str, ...]:
+    from alembic.script import ScriptDirectory
+
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))
