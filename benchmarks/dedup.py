@@ -41,6 +41,7 @@ from feedhub.ingest.store import store_feed
 from feedhub.models import Entry, Source
 from feedhub.stories.categories import ensure_default_categories
 from feedhub.stories.cluster import band_time
+from feedhub.stories.features import encode_signature, prepare_feed, signature_of
 from feedhub.stories.fingerprint import fingerprint
 from feedhub.stories.stemming import stem_text
 
@@ -395,6 +396,7 @@ def ingest(
         for db, ids, stat in zip(dbs, sources, stats, strict=True):
             t0 = time.perf_counter()
             feed = process_feed(body, {"content-type": "application/rss+xml"}, url)
+            prepare_feed(feed)  # as the poller's parse workers do
             t1 = time.perf_counter()
             with db.session() as session:
                 source = session.get(Source, ids[url])
@@ -468,10 +470,11 @@ def seed(path: Path, count: int, rng: random.Random, before: datetime) -> None:
                     n + 1,
                 )
             )
-            probe = Entry(published_at=at.replace(tzinfo=UTC), first_seen_at=at.replace(tzinfo=UTC))
-            band_at = band_time(probe).replace(tzinfo=None).isoformat(sep=" ")
+            aware = at.replace(tzinfo=UTC)
+            band_at = band_time(aware, None, aware).replace(tzinfo=None).isoformat(sep=" ")
             for key in fingerprint(title, lead).band_keys:
                 bands.append((key, n + 1, band_at))
+            entries[-1] += (encode_signature(signature_of(title, lead)),)
             docs.append((n + 1, stem_text(f"{title}\n{lead}\nArchiv {town}")))
         conn.executemany(
             "INSERT INTO stories (id, title, lead, category_reason, sort_at, updated_at, "
@@ -482,8 +485,9 @@ def seed(path: Path, count: int, rng: random.Random, before: datetime) -> None:
         conn.executemany(
             "INSERT INTO entries (id, source_id, identity, guid, url, canonical_url, title, "
             "author, summary, content, lead, published_at, first_seen_at, feed_categories, "
-            "enclosures, content_hash, story_id, story_pinned, sponsored, sponsored_reason, place) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, '', '', '', ?, ?, ?, '[]', '[]', '', ?, 0, 0, '', '')",
+            "enclosures, content_hash, story_id, story_pinned, sponsored, sponsored_reason, place, "
+            "signature) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '', '', '', ?, ?, ?, '[]', '[]', '', ?, 0, 0, '', '', ?)",
             entries,
         )
         conn.executemany("INSERT INTO lsh_bands (band_key, entry_id, at) VALUES (?, ?, ?)", bands)

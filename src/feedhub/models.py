@@ -281,7 +281,8 @@ class LshBand(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        Index("ix_lsh_bands_key_at", "band_key", "at"),
+        # entry_id included: candidate lookups read the index only, never the table
+        Index("ix_lsh_bands_key_at_entry", "band_key", "at", "entry_id"),
         Index("ix_lsh_bands_entry", "entry_id"),
     )
 

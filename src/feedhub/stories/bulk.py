@@ -29,21 +29,28 @@ _PG_INSERT = text(
     "CAST(:ats AS timestamp[]))"
 )
 # CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
-# scan of ix_lsh_bands_key_at (band_key, at)
+# scan of ix_lsh_bands_key_at_entry (band_key, at, entry_id); only each entry's best candidates
+# (most hits, then the newest) come back
 _SQLITE_HITS = text(
-    "SELECT q.i, b.entry_id, count(*) FROM (SELECT json_extract(value, '$[0]') AS i, "
+    "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
+    "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
+    "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
+    "FROM (SELECT json_extract(value, '$[0]') AS i, "
     "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
     "json_extract(value, '$[3]') AS hi FROM json_each(:probes)) AS q "
     "CROSS JOIN lsh_bands AS b "
     "WHERE b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
-    "GROUP BY q.i, b.entry_id"
+    "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
 _PG_HITS = text(
-    "SELECT q.i, b.entry_id, count(*) FROM unnest(CAST(:i AS integer[]), "
+    "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
+    "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
+    "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
+    "FROM unnest(CAST(:i AS integer[]), "
     "CAST(:k AS bigint[]), CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[])) "
     "AS q(i, k, lo, hi) JOIN lsh_bands AS b "
     "ON b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
-    "GROUP BY q.i, b.entry_id"
+    "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
 )
 
 BandRow = tuple[int, int, datetime]  # band key, entry id, at
@@ -68,7 +75,13 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     if not rows:
         return
     if _is_sqlite(session):
-        payload = json.dumps([[key, entry, _sqlite_time(at)] for key, entry, at in rows])
+        times: dict[datetime, str] = {}
+        payload = json.dumps(
+            [
+                [key, entry, times.get(at) or times.setdefault(at, _sqlite_time(at))]
+                for key, entry, at in rows
+            ]
+        )
         session.execute(_SQLITE_INSERT, {"rows": payload})
         return
     session.execute(
@@ -81,15 +94,22 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     )
 
 
-def band_hits(session: Session, probes: Sequence[Probe]) -> list[tuple[int, int, int]]:
-    """(batch index, stored entry id, matching band rows) for every probe's window."""
+def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tuple[int, int, int]]:
+    """(batch index, stored entry id, matching band rows) for every probe's window.
+
+    Per batch index only the *best* stored entries come back: most hits first,
+    among equals the newest.
+    """
     if not probes:
         return []
     if _is_sqlite(session):
-        payload = json.dumps(
-            [[i, key, _sqlite_time(lo), _sqlite_time(hi)] for i, key, lo, hi in probes]
-        )
-        result = session.execute(_SQLITE_HITS, {"probes": payload})
+        times: dict[datetime, str] = {}
+
+        def stamp(at: datetime) -> str:
+            return times.get(at) or times.setdefault(at, _sqlite_time(at))
+
+        payload = json.dumps([[i, key, stamp(lo), stamp(hi)] for i, key, lo, hi in probes])
+        result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
         result = session.execute(
             _PG_HITS,
@@ -98,6 +118,7 @@ def band_hits(session: Session, probes: Sequence[Probe]) -> list[tuple[int, int,
                 "k": [p[1] for p in probes],
                 "lo": [_naive_utc(p[2]) for p in probes],
                 "hi": [_naive_utc(p[3]) for p in probes],
+                "best": best,
             },
         )
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]

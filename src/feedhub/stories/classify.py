@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedhub.models import Category, Entry, Rule, Setting
@@ -96,6 +97,17 @@ def rule_spec(rule: Rule) -> RuleSpec:
     )
 
 
+def _create_fallback(session: Session) -> Category:
+    """Create the fallback category; a concurrent poller may create it at the same time."""
+    name = fallback_name(session)
+    try:
+        with session.begin_nested():
+            return ensure_fallback_category(session, name)
+    except IntegrityError:
+        # the other transaction committed it first: use theirs
+        return ensure_fallback_category(session, name)
+
+
 def load_context(session: Session) -> ClassifyContext:
     cached = session.info.get(_CACHE_KEY)
     if isinstance(cached, ClassifyContext):
@@ -103,7 +115,7 @@ def load_context(session: Session) -> ClassifyContext:
     categories = list(session.scalars(select(Category).order_by(Category.position, Category.id)))
     fallback = next((c for c in categories if c.is_fallback), None)
     if fallback is None:
-        fallback = ensure_fallback_category(session, fallback_name(session))
+        fallback = _create_fallback(session)
         categories.append(fallback)
     known: dict[str, str] = {}
     for category in categories:

@@ -24,8 +24,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from feedhub.models import Entry
-from feedhub.stories.bulk import band_hits
-from feedhub.stories.features import Signature, decode_signature, signature_of
+from feedhub.stories.bulk import Probe, band_hits
+from feedhub.stories.features import Signature, decode_shingles, decode_signature, signature_of
 from feedhub.stories.fingerprint import similarity, word_overlap
 from feedhub.stories.guard import conflict
 from feedhub.stories.places import split_places
@@ -81,14 +81,40 @@ class Pending:
         self.places = _places(self.place)
 
 
-@dataclass(frozen=True)
 class _Candidate:
-    id: int
-    story_id: int
-    source_id: int
-    places: frozenset[str]
-    sponsored: bool
-    signature: Signature
+    """A stored entry that shares band keys with a batch entry; decoded as far as needed."""
+
+    def __init__(
+        self,
+        row_id: int,
+        story_id: int,
+        source_id: int,
+        place: str,
+        sponsored: bool,
+        blob: bytes,
+        title: str,
+        lead: str,
+    ) -> None:
+        self.id, self.story_id, self.source_id = row_id, story_id, source_id
+        self.places = _places(place)
+        self.sponsored = sponsored
+        self._blob, self._title, self._lead = blob, title, lead
+        self._shingles: frozenset[int] | None = None
+        self._signature: Signature | None = None
+
+    @property
+    def shingles(self) -> frozenset[int]:
+        if self._shingles is None:
+            self._shingles = decode_shingles(self._blob)
+            if self._shingles is None:
+                self._shingles = self.signature.shingles
+        return self._shingles
+
+    @property
+    def signature(self) -> Signature:
+        if self._signature is None:
+            self._signature = decode_signature(self._blob) or signature_of(self._title, self._lead)
+        return self._signature
 
 
 def band_time(
@@ -152,17 +178,25 @@ def _url_matches(session: Session, source_id: int, urls: set[str]) -> dict[str, 
 
 # -- near-duplicate stage ---------------------------------------------------------------------
 def _stored_hits(session: Session, batch: Sequence[Pending]) -> list[Counter[int]]:
-    """Per entry, stored entries with band rows matching its keys inside its time window."""
-    probes = [
-        (index, key, pending.band_at - WINDOW, pending.band_at + WINDOW)
-        for index, pending in enumerate(batch)
-        for key in set(pending.band_keys)
-    ]
+    """Per entry, the stored entries with most band rows matching its keys in its window.
+
+    Only the best MAX_CANDIDATES can end up among the candidates (earlier entries
+    of the batch may push them out, never in), so no more are fetched; one more
+    when the entry is stored itself and must not count as its own candidate.
+    """
+    best = MAX_CANDIDATES + (1 if any(p.entry_id is not None for p in batch) else 0)
     hits: list[Counter[int]] = [Counter() for _ in batch]
-    for start in range(0, len(probes), _PROBES):
-        for index, entry_id, count in band_hits(session, probes[start : start + _PROBES]):
+    # an entry's probes always go into the same query: the ranking is per entry
+    chunks: list[list[Probe]] = [[]]
+    for index, pending in enumerate(batch):
+        if len(chunks[-1]) >= _PROBES:
+            chunks.append([])
+        low, high = pending.band_at - WINDOW, pending.band_at + WINDOW
+        chunks[-1].extend((index, key, low, high) for key in set(pending.band_keys))
+    for chunk in chunks:
+        for index, entry_id, count in band_hits(session, chunk, best):
             if entry_id != batch[index].entry_id:
-                hits[index][entry_id] += count
+                hits[index][entry_id] = count
     return hits
 
 
@@ -198,21 +232,23 @@ def _load_candidates(session: Session, ids: set[int]) -> dict[int, _Candidate]:
                 Entry.id,
                 Entry.story_id,
                 Entry.source_id,
-                Entry.title,
-                Entry.lead,
                 Entry.place,
                 Entry.sponsored,
                 Entry.signature,
+                # the text is only needed for rows stored before signatures existed
+                case((Entry.signature.is_(None), Entry.title), else_="").label("title"),
+                case((Entry.signature.is_(None), Entry.lead), else_="").label("lead"),
             ).where(Entry.id.in_(keys[start : start + _CHUNK]), Entry.story_id.is_not(None))
         ):
-            signature = decode_signature(row.signature or b"") or signature_of(row.title, row.lead)
             found[row.id] = _Candidate(
                 row.id,
                 row.story_id,
                 row.source_id,
-                _places(row.place),
+                row.place,
                 bool(row.sponsored),
-                signature,
+                row.signature or b"",
+                row.title,
+                row.lead,
             )
     return found
 
@@ -226,7 +262,7 @@ def confirm(pending: Pending, candidates: Sequence[_Candidate]) -> list[tuple[fl
             continue
         if pending.places and cand.places and not pending.places & cand.places:
             continue
-        sim = similarity(own.shingles, cand.signature.shingles)
+        sim = similarity(own.shingles, cand.shingles)
         if sim < MIN_SIMILARITY:
             continue
         if (

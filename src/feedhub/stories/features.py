@@ -59,6 +59,14 @@ def encode_signature(sig: Signature) -> bytes:
     )
 
 
+def decode_shingles(blob: bytes) -> frozenset[int] | None:
+    """Only the shingles of a stored signature (most candidates fail on these alone)."""
+    if not blob or blob[0] != SIGNATURE_VERSION:
+        return None
+    (count,) = struct.unpack_from(">H", blob, 1)
+    return frozenset(struct.unpack_from(f">{count}Q", blob, 3))
+
+
 def decode_signature(blob: bytes) -> Signature | None:
     """The stored signature, or None when it is missing or from another version."""
     if not blob or blob[0] != SIGNATURE_VERSION:
