@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -45,14 +46,8 @@ PLACES = [
     "Unkel",
     "Puderbach",
 ]
-TOPICS = [
-    ("Wirtschaft", "Unternehmen", "investiert in einen neuen Standort"),
-    ("Politik", "Stadtrat", "beschließt den Haushalt für das kommende Jahr"),
-    ("Sport", "Verein", "gewinnt das Heimspiel nach spannender zweiter Hälfte"),
-    ("Technik", "Startup", "stellt eine App für den Nahverkehr vor"),
-    ("Kultur", "Theater", "zeigt eine neue Inszenierung im Stadttheater"),
-]
-WORDS = [
+CATEGORIES = ["Wirtschaft", "Politik", "Sport", "Technik", "Kultur", "Lokales"]
+FUNCTION_WORDS = [
     "die",
     "der",
     "das",
@@ -65,43 +60,132 @@ WORDS = [
     "über",
     "unter",
     "zwischen",
-    "Stadt",
-    "Kreis",
-    "Rat",
-    "Bürger",
-    "Schule",
-    "Straße",
-    "Brücke",
-    "Verkehr",
-    "Haushalt",
-    "Projekt",
-    "Förderung",
-    "Ausbau",
-    "Sanierung",
-    "Veranstaltung",
-    "Verein",
-    "Ergebnis",
-    "Woche",
-    "Jahr",
-    "Monat",
-    "Gemeinde",
-    "Verwaltung",
-    "Polizei",
-    "Feuerwehr",
-    "Einsatz",
-    "Bericht",
+    "im",
+    "am",
+    "vom",
+    "zum",
+    "zur",
+    "ein",
+    "eine",
+    "nicht",
+    "auch",
+    "noch",
+    "wie",
+    "wird",
+    "werden",
+    "hat",
+    "haben",
+    "ist",
+    "sind",
+    "sich",
+]
+SYLLABLES = [
+    "ba",
+    "be",
+    "bi",
+    "bo",
+    "bu",
+    "da",
+    "de",
+    "di",
+    "do",
+    "du",
+    "fa",
+    "fe",
+    "fi",
+    "fo",
+    "ga",
+    "ge",
+    "gi",
+    "go",
+    "ha",
+    "he",
+    "hi",
+    "ho",
+    "ka",
+    "ke",
+    "ki",
+    "ko",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "ma",
+    "me",
+    "mi",
+    "mo",
+    "na",
+    "ne",
+    "ni",
+    "no",
+    "pa",
+    "pe",
+    "pi",
+    "po",
+    "ra",
+    "re",
+    "ri",
+    "ro",
+    "sa",
+    "se",
+    "si",
+    "so",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "wa",
+    "we",
+    "wi",
+    "wo",
+    "za",
+    "ze",
+    "zi",
+    "zo",
+    "ber",
+    "ster",
+    "men",
+    "ung",
+    "keit",
+    "heit",
+    "lich",
 ]
 
 
+def vocabulary(size: int = 20000) -> list[str]:
+    """Pseudo-words, ordered by rank: news text follows a Zipf law, so most words are rare
+    and two unrelated articles share few of them (a tiny vocabulary would make every
+    article look like a near-duplicate of every other)."""
+    rng = random.Random(7)
+    words: list[str] = []
+    seen: set[str] = set()
+    while len(words) < size:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word.capitalize() if rng.random() < 0.4 else word)
+    return words
+
+
+VOCAB = vocabulary()
+WEIGHTS = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCAB))))
+
+
+def words(rng: random.Random, n: int) -> list[str]:
+    out = rng.choices(VOCAB, cum_weights=WEIGHTS, k=n)
+    for i in range(0, n, 4):  # function words between content words, as in German prose
+        out[i] = rng.choice(FUNCTION_WORDS)
+    return out
+
+
 def make_item(feed: int, n: int, rng: random.Random, base: datetime) -> str:
-    cat, who, what = TOPICS[(feed + n) % len(TOPICS)]
+    cat = CATEGORIES[(feed + n) % len(CATEGORIES)]
     place = PLACES[(feed * 7 + n) % len(PLACES)]
-    title = f"{place}: {who} {n} von Quelle {feed} {what}"
-    body = " ".join(rng.choice(WORDS) for _ in range(90))
+    title = f"{place}: " + " ".join(words(rng, rng.randint(6, 10)))
+    body = " ".join(words(rng, 90))
     when = base - timedelta(minutes=37 * n + feed)
-    link = (
-        f"https://quelle{feed}.example/artikel/{n}-{place.lower().replace(' ', '-')}?utm_source=rss"
-    )
+    slug = place.lower().replace(" ", "-")
+    link = f"https://quelle{feed}.example/artikel/{n}-{slug}?utm_source=rss"
     html = f'<p>{place}. {body}</p><p><a href="{link}">mehr</a></p>'
     return (
         f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"

@@ -33,7 +33,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA cache_size=-65536")
+    # 16 MiB page cache per connection: the OS caches the file too, and the poller
+    # must stay within its memory budget (peak RSS <= 150 MB at 500 feeds)
+    cur.execute("PRAGMA cache_size=-16384")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
