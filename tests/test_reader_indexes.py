@@ -63,7 +63,11 @@ def _problems(app: Flask, statements: Captured, *, ordered: bool) -> list[str]:
                 for table in touched:
                     if re.search(rf"Seq Scan on {table}\b", plan):
                         found.append(f"seq scan of {table}: {statement}\n{plan}")
-                if ordered and "LIMIT" in statement and re.search(r"->\s+Sort\b|^Sort\b", plan, re.M):
+                if (
+                    ordered
+                    and "LIMIT" in statement
+                    and re.search(r"->\s+Sort\b|^Sort\b", plan, re.M)
+                ):
                     found.append(f"sort not served by an index: {statement}\n{plan}")
     return found
 
