@@ -23,8 +23,9 @@ give the same result; they differ only in what they read.
 
 How a story is tested differs by database. FTS5 merges a prefix term's lists
 on every lookup (20 ms for a common prefix), so SQLite reads the match set once
-per statement as an uncorrelated ``IN``. PostgreSQL tests a story through
-``story_search``'s primary key, about as cheap as reading the story itself.
+per statement as an uncorrelated ``IN``, cut to the id range of the stories the
+walk may test. PostgreSQL tests a story through ``story_search``'s primary key,
+about as cheap as reading the story itself.
 
 Queries are plain words: every word must match (as a prefix of a stemmed
 word). No FTS operator syntax reaches the database: words are reduced to
@@ -145,14 +146,23 @@ class _Matcher:
         else:
             self._tsquery = pg_tsquery(words)
 
-    def ids(self) -> Select[Any]:
-        """Ids of all stories whose document matches (hidden ones included)."""
+    def ids(self, within: tuple[int, int] | None = None) -> Select[Any]:
+        """Ids of the stories whose document matches (hidden ones included).
+
+        *within* bounds the ids (inclusive), so SQLite keeps only that part of
+        a large match set when it builds the set for an ``IN``.
+        """
         if self.sqlite:
-            return select(_fts.c.rowid).where(literal_column("story_fts").op("MATCH")(self._fts5))
+            stmt = select(_fts.c.rowid).where(literal_column("story_fts").op("MATCH")(self._fts5))
+            if within is not None:
+                stmt = stmt.where(_fts.c.rowid.between(*within))
+            return stmt
         return select(_pg.c.story_id).where(_pg.c.document.op("@@")(self._tsquery))
 
-    def test(self, story_id: QueryableAttribute[int]) -> ColumnElement[bool]:
-        """Whether the story *story_id* matches, phrased for a walk over many stories.
+    def test(
+        self, story_id: QueryableAttribute[int], within: tuple[int, int] | None = None
+    ) -> ColumnElement[bool]:
+        """Whether the story *story_id* (one of the ids *within*) matches, for many stories.
 
         SQLite: an uncorrelated ``IN`` over the match set, built once per
         statement; the ``+`` keeps that set from driving the query. PostgreSQL:
@@ -160,7 +170,7 @@ class _Matcher:
         turn into a join that reads the whole match set.
         """
         if self.sqlite:
-            return _unindexed(True, story_id).in_(self.ids())
+            return _unindexed(True, story_id).in_(self.ids(within))
         document = (
             select(_pg.c.document.op("@@")(self._tsquery))
             .where(_pg.c.story_id == story_id)
@@ -288,7 +298,15 @@ def _walk_newest(
         base = select(Story.sort_at, Story.id).where(*conditions)
         order = (Story.sort_at.desc(), Story.id.desc())
     edge = session.execute(base.order_by(*order).offset(NEWEST_WINDOW - 1).limit(1)).first()
-    walk = base.where(matcher.test(Story.id))
+    within = None
+    if matcher.sqlite:
+        # SQLite builds the match set it tests against: only the window's id range of
+        # it (new stories have high ids, so a common word's 10^5 matches shrink to ~10^3)
+        ids = list(base.order_by(*order).limit(NEWEST_WINDOW).subquery().c)[1]
+        within = session.execute(select(func.min(ids), func.max(ids))).one()
+        if within[0] is None:
+            return []  # no story passes the filters
+    walk = base.where(matcher.test(Story.id, within))
     if filters.source_id is not None:
         walk = walk.where(_source_test(_is_sqlite(session), filters.source_id))
     if edge is not None:
