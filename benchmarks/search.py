@@ -62,7 +62,7 @@ def shapes(rng: random.Random) -> dict[str, Callable[[], Query]]:
         "common word + source": lambda: (_common(rng), {"source_id": rng.randint(1, SOURCES)}),
         "word + date range": lambda: (_word(rng), _days(rng)),
         "common word + date range": lambda: (_common(rng), _days(rng)),
-        "common word, later page": lambda: (
+        "common word + next page": lambda: (
             _common(rng),
             {"before": (START + SPAN * rng.random(), 10**9)},
         ),
@@ -70,13 +70,15 @@ def shapes(rng: random.Random) -> dict[str, Callable[[], Query]]:
 
 
 def measure(
-    url: str, search: Callable[..., list[int]], requests: int
+    url: str, search: Callable[..., list[int]], requests: int, only: list[str]
 ) -> list[tuple[str, float, float]]:
     db = Database(url)
     rng = random.Random(7)
     results = []
     with db.session() as session:
         for kind, make in shapes(rng).items():
+            if only and kind not in only:
+                continue
             for _ in range(5):  # warm caches and the statement cache
                 text, filters = make()
                 search(session, text, limit=LIMIT, **filters)
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--impl", default="feedhub.stories.search", help="module of search_stories")
+    parser.add_argument("--shapes", default="", help="comma-separated query shapes (default: all)")
     default_sqlite = Path(tempfile.gettempdir()) / "feedhub_bench_pages.sqlite3"
     parser.add_argument("--sqlite-path", type=Path, default=default_sqlite)
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
@@ -109,10 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         "postgresql": args.pg_admin_url.rsplit("/", 1)[0] + "/" + PG_NAME,
     }
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    only = [s.strip() for s in args.shapes.split(",") if s.strip()]
     rows = []
     for kind in kinds:
         print(kind, flush=True)
-        rows += [(kind, *r) for r in measure(urls[kind], search, args.requests)]
+        rows += [(kind, *r) for r in measure(urls[kind], search, args.requests, only)]
     print(f"\ncommand: python benchmarks/search.py {' '.join(argv or sys.argv[1:])}")
     print("| query shape | database | p50 ms | p95 ms |\n|---|---|---:|---:|")
     for kind, shape, p50, p95 in rows:
