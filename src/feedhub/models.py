@@ -252,6 +252,8 @@ class Entry(Base):
         Index("ix_entries_guid", "source_id", "guid"),
         # source page keyset: (first_seen_at, id) within one source
         Index("ix_entries_source_seen_id", "source_id", "first_seen_at", "id"),
+        # search with a source filter: the source's stories from the index alone
+        Index("ix_entries_source_story", "source_id", "story_id"),
     )
 
     @property
