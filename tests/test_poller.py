@@ -357,15 +357,21 @@ def test_all_flag_polls_sources_not_yet_due(
     assert all(len(feed_server.hits(f"/f{i}")) == 1 for i in range(3))
 
 
-def test_second_poller_on_sqlite_gets_clear_message(db: Database, settings: Settings) -> None:
-    if db.dialect != "sqlite":
-        pytest.skip("the single-poller lock applies to SQLite only; PostgreSQL leases rows")
+def test_second_poller_on_sqlite_gets_clear_message(sqlite_template: Path, tmp_path: Path) -> None:
+    """SQLite only: PostgreSQL pollers lease rows instead (see the two-poller test)."""
+    import shutil
+
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    settings = Settings(instance_path=tmp_path, database_url=url)
     first = Poller(db, settings)
     first.acquire_lock()
     with pytest.raises(PollerBusy, match="another poller"):
         poll_once(db, settings)
     first.release_lock()
     assert poll_once(db, settings).sources == 0
+    db.dispose()
 
 
 def test_expired_lease_of_crashed_poller_comes_back(
