@@ -3,7 +3,8 @@
 Seeds 10^6 entries in 3x10^5 stories by direct inserts (SQLite file and/or the
 PostgreSQL database ``feedhub_bench_pages``), then times the front page, category
 pages (first and deep keyset pages), story pages and searches through the WSGI app
-in-process, and reports p50/p95 per page kind. Writes BENCHMARKS-pages.md.
+in-process, and reports p50/p95 per page kind. Writes benchmarks/.work/pages.md (copy the
+table into BENCHMARKS.md).
 
     .venv/bin/python benchmarks/pages.py --db both
     .venv/bin/python benchmarks/pages.py --db sqlite --entries 100000 --stories 30000
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sqlite-path", type=Path, default=default_sqlite)
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     parser.add_argument("--reuse", action="store_true", help="measure the existing databases")
-    parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS-pages.md")
+    parser.add_argument("--report", type=Path, default=ROOT / "benchmarks" / ".work" / "pages.md")
     args = parser.parse_args(argv)
     sizes = Sizes(entries=args.entries, stories=args.stories)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -433,6 +434,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{kind}: seeded in {seed_s[kind]:.0f} s", flush=True)
         results[kind] = measure(url, sizes, args.requests)
     command = " ".join(["python", "benchmarks/pages.py", *(argv or sys.argv[1:])])
+    args.report.parent.mkdir(parents=True, exist_ok=True)
     write_report(args.report, command, sizes, results, seed_s)
     print(f"wrote {args.report}")
 
