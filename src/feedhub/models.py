@@ -344,9 +344,7 @@ class Rule(Base):
     pattern: Mapped[str] = mapped_column(Text)
     # set_category, flag_sponsored, hide
     action: Mapped[str] = mapped_column(String(40))
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="CASCADE")
-    )
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
