@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from feedhub.db import Database, upgrade
 from feedhub.models import Base
 
 from .feedserver import FeedServer
+from .test_feedparser_corpus import load_benchmark
 
 PG_ADMIN_URL = os.environ.get(
     "FEEDHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -147,3 +149,18 @@ def feed_server() -> Iterator[FeedServer]:
     server = FeedServer().start()
     yield server
     server.stop()
+
+
+# -- feedparser's own corpus (tests/test_feedparser_corpus.py, tests/test_corpus_poll.py)
+@pytest.fixture(scope="session")
+def corpus() -> ModuleType:
+    return load_benchmark()
+
+
+@pytest.fixture(scope="session")
+def corpus_root(corpus: ModuleType) -> Path:
+    try:
+        root: Path = corpus.ensure_corpus(corpus.default_cache_dir())
+    except RuntimeError as exc:
+        pytest.skip(f"feedparser's sdist is not available: {exc}")
+    return root

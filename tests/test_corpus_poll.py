@@ -20,21 +20,6 @@ from feedhub.ingest.sources import add_source
 from feedhub.models import Entry, Fetch, Source
 
 from .feedserver import FeedServer, Response
-from .test_feedparser_corpus import load_benchmark
-
-
-@pytest.fixture(scope="module")
-def corpus() -> ModuleType:
-    return load_benchmark()
-
-
-@pytest.fixture(scope="module")
-def corpus_root(corpus: ModuleType) -> Path:
-    try:
-        root: Path = corpus.ensure_corpus(corpus.default_cache_dir())
-    except RuntimeError as exc:
-        pytest.skip(f"feedparser's sdist is not available: {exc}")
-    return root
 
 
 @pytest.mark.slow

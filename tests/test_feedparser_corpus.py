@@ -21,20 +21,6 @@ def load_benchmark() -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="module")
-def corpus() -> ModuleType:
-    return load_benchmark()
-
-
-@pytest.fixture(scope="module")
-def corpus_root(corpus: ModuleType) -> Path:
-    try:
-        root: Path = corpus.ensure_corpus(corpus.default_cache_dir())
-    except RuntimeError as exc:
-        pytest.skip(f"feedparser's sdist is not available: {exc}")
-    return root
-
-
 @pytest.mark.slow
 def test_every_corpus_file_is_processed_without_an_error(
     corpus: ModuleType, corpus_root: Path
