@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from feedhub.models import Category, Entry, Place, Source, Story, StoryPlace, User
 from feedhub.stories.search import document_text, index_story
-from feedhub.web.auth import hash_password
+from feedhub.users import hash_password
 
 BASE_TIME = datetime(2022, 6, 23, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

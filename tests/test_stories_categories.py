@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from feedhub.db import Database
 from feedhub.models import Category
-from feedhub.stories.categories import ensure_default_categories, map_feed_categories, slugify
+from feedhub.slug import slugify
+from feedhub.stories.categories import ensure_default_categories, map_feed_categories
 from feedhub.stories.text import fold
 
 KNOWN = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from feedhub.config import Settings
 from feedhub.ingest.opml import ExportedSource, OpmlFeed, export_opml, parse_opml
 from feedhub.models import Category, Source, SourceEvent, utcnow
-from feedhub.slug import slugify
+from feedhub.stories.categories import unique_category_slug
 
 SAMPLE_SCHEME = "feedhub-sample"
 
@@ -32,11 +32,7 @@ def get_or_create_category(session: Session, name: str) -> Category:
     name = name.strip()
     cat = session.scalar(select(Category).where(Category.name == name))
     if cat is None:
-        slug = base = slugify(name)
-        n = 2
-        while session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
-            slug = f"{base}-{n}"
-            n += 1
+        slug = unique_category_slug(session, name)
         last = session.scalar(select(Category.position).order_by(Category.position.desc()))
         cat = Category(name=name, slug=slug, position=(last or 0) + 1)
         session.add(cat)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedhub.models import Entry, Place, Source, Story, StoryPlace, utcnow
-from feedhub.stories.categories import slugify
+from feedhub.slug import slugify
 from feedhub.stories.classify import (
     ClassifyContext,
     EntryDecision,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedhub.models import Category
+from feedhub.slug import slugify
 from feedhub.stories.text import fold
 
 DEFAULT_FALLBACK = "Weitere Artikel"
@@ -55,13 +56,16 @@ for _target, _words in {
 SYNONYMS[fold("Formel 1")] = "Sport"
 
 
-def slugify(name: str) -> str:
-    """URL-safe slug: "Weitere Artikel" → "weitere-artikel", "Köln" → "koeln"."""
-    text = name.casefold()
-    for src, dst in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(src, dst)
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
-    return slug or "category"
+def unique_category_slug(session: Session, name: str, own_id: int | None = None) -> str:
+    """The slug of ``name``, numbered ("-2", "-3" …) when another category has it."""
+    slug = base = slugify(name)
+    n = 2
+    while True:
+        taken = session.scalar(select(Category.id).where(Category.slug == slug))
+        if taken is None or taken == own_id:
+            return slug
+        slug = f"{base}-{n}"
+        n += 1
 
 
 def _resolve(folded: str, known: dict[str, str]) -> str | None:
@@ -124,13 +128,9 @@ def ensure_fallback_category(session: Session, fallback_name: str) -> Category:
         return flagged
     category = next((c for c in existing if fold(c.name) == fold(fallback_name)), None)
     if category is None:
-        slugs = {c.slug for c in existing}
-        slug = slugify(fallback_name)
-        while slug in slugs:
-            slug += "-1"
         category = Category(
             name=fallback_name,
-            slug=slug,
+            slug=unique_category_slug(session, fallback_name),
             heading="Weitere aktuelle Artikel" if fallback_name == DEFAULT_FALLBACK else "",
             position=10_000,
         )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from feedhub.app import db_session
 from feedhub.models import Category, Rule, Source, Story
-from feedhub.slug import slugify
+from feedhub.stories.categories import unique_category_slug
 from feedhub.web.admin import bp
 from feedhub.web.admin_forms import CategoryForm
 from feedhub.web.admin_paging import keyset_page
@@ -25,17 +25,6 @@ from feedhub.web.admin_util import add_error, get_or_404
 
 def _ordered(session: Session) -> list[Category]:
     return list(session.scalars(select(Category).order_by(Category.position, Category.id)))
-
-
-def _unique_slug(session: Session, name: str, own_id: int | None = None) -> str:
-    slug = base = slugify(name)
-    n = 2
-    while True:
-        taken = session.scalar(select(Category.id).where(Category.slug == slug))
-        if taken is None or taken == own_id:
-            return slug
-        slug = f"{base}-{n}"
-        n += 1
 
 
 def _name_taken(session: Session, name: str, own_id: int | None = None) -> bool:
@@ -67,7 +56,7 @@ def category_new() -> Any:
             last = db.scalar(select(func.max(Category.position)))
             category = Category(
                 name=name,
-                slug=_unique_slug(db, name),
+                slug=unique_category_slug(db, name),
                 heading=(form.heading.data or "").strip(),
                 position=(last or 0) + 1,
                 is_fallback=db.scalar(select(func.count()).select_from(Category)) == 0,
@@ -91,7 +80,7 @@ def category_edit(category_id: int) -> Any:
             add_error(form, "name", _("A category with this name exists."))
         else:
             if name != category.name:
-                category.slug = _unique_slug(db, name, category.id)
+                category.slug = unique_category_slug(db, name, category.id)
             category.name = name
             category.heading = (form.heading.data or "").strip()
             db.commit()

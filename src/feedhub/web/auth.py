@@ -33,6 +33,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from feedhub.app import db_session
 from feedhub.models import User, utcnow
+from feedhub.users import hash_password
 from feedhub.web import login_limits
 from feedhub.web.i18n import LANG_COOKIE, normalize_language
 
@@ -92,10 +93,6 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
 
 
 def safe_next(target: str | None) -> str:
