@@ -274,17 +274,23 @@ class Tombstone(Base):
 
 
 class LshBand(Base):
-    """MinHash LSH band keys: one row per (entry, band); looked up by key."""
+    """MinHash LSH band keys: one row per (entry, band); looked up by week and key.
+
+    The index leads with the week of ``at``: a poll's lookups and inserts all fall
+    into the few weeks around now, a small and hot part of the index however many
+    years of entries lie behind it (see :func:`feedhub.stories.bulk.band_week`).
+    """
 
     __tablename__ = "lsh_bands"
     id: Mapped[int] = mapped_column(primary_key=True)
     band_key: Mapped[int] = mapped_column(BigInteger)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    week: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         # entry_id included: candidate lookups read the index only, never the table
-        Index("ix_lsh_bands_key_at_entry", "band_key", "at", "entry_id"),
+        Index("ix_lsh_bands_week_key", "week", "band_key", "at", "entry_id"),
         Index("ix_lsh_bands_entry", "entry_id"),
     )
 

@@ -1,11 +1,14 @@
 """The two statements of the stories stage that move many small rows per poll.
 
 A poll writes about 21 LSH band rows per entry and probes the band index with
-as many keys, each in its own time window. Sent row by row through SQLAlchemy's
-executemany, the bind processing alone costs more than the database work, so
-both go to the database as one statement with one array parameter: a JSON
-array read by ``json_each`` on SQLite, typed arrays read by ``unnest`` on
-PostgreSQL. Times are bound the way :class:`feedhub.models.UTCDateTime` stores
+as many keys, each in its own time window. Rows carry the week of their time and
+the index leads with it, so a probe is one index seek per week its window touches
+(at most two for a window of 72 h either side) and never strays into the cold,
+old part of the index. Sent row by row through SQLAlchemy's executemany, the
+bind processing alone costs more than the database work, so both go to the
+database as one statement with one array parameter: a JSON array read by
+``json_each`` on SQLite, typed arrays read by ``unnest`` on PostgreSQL. Times
+are bound the way :class:`feedhub.models.UTCDateTime` stores
 them (naive UTC; on SQLite the same text format SQLAlchemy writes).
 """
 
@@ -19,42 +22,52 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 _SQLITE_INSERT = text(
-    "INSERT INTO lsh_bands (band_key, entry_id, at) "
+    "INSERT INTO lsh_bands (band_key, entry_id, at, week) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]') FROM json_each(:rows)"
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:rows)"
 )
 _PG_INSERT = text(
-    "INSERT INTO lsh_bands (band_key, entry_id, at) "
+    "INSERT INTO lsh_bands (band_key, entry_id, at, week) "
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
-    "CAST(:ats AS timestamp[]))"
+    "CAST(:ats AS timestamp[]), CAST(:weeks AS integer[]))"
 )
 # CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
-# scan of ix_lsh_bands_key_at_entry (band_key, at, entry_id); only each entry's best candidates
-# (most hits, then the newest) come back
+# scan of ix_lsh_bands_week_key (week, band_key, at, entry_id); only each entry's best
+# candidates (most hits, then the newest) come back
 _SQLITE_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
     "FROM (SELECT json_extract(value, '$[0]') AS i, "
-    "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
-    "json_extract(value, '$[3]') AS hi FROM json_each(:probes)) AS q "
+    "json_extract(value, '$[1]') AS w, json_extract(value, '$[2]') AS k, "
+    "json_extract(value, '$[3]') AS lo, json_extract(value, '$[4]') AS hi "
+    "FROM json_each(:probes)) AS q "
     "CROSS JOIN lsh_bands AS b "
-    "WHERE b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "WHERE b.week = q.w AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
 _PG_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM unnest(CAST(:i AS integer[]), "
+    "FROM unnest(CAST(:i AS integer[]), CAST(:w AS integer[]), "
     "CAST(:k AS bigint[]), CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[])) "
-    "AS q(i, k, lo, hi) JOIN lsh_bands AS b "
-    "ON b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "AS q(i, w, k, lo, hi) JOIN lsh_bands AS b "
+    "ON b.week = q.w AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
 )
 
 BandRow = tuple[int, int, datetime]  # band key, entry id, at
 Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, until
+
+
+_WEEK_SECONDS = 7 * 24 * 3600
+
+
+def band_week(at: datetime) -> int:
+    """Whole weeks since the epoch (0 before it), as migration 0010 computes them in SQL."""
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return max(0, int(aware.timestamp()) // _WEEK_SECONDS)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -76,9 +89,15 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         return
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
+        weeks: dict[datetime, int] = {}
         payload = json.dumps(
             [
-                [key, entry, times.get(at) or times.setdefault(at, _sqlite_time(at))]
+                [
+                    key,
+                    entry,
+                    times.get(at) or times.setdefault(at, _sqlite_time(at)),
+                    weeks.get(at) or weeks.setdefault(at, band_week(at)),
+                ]
                 for key, entry, at in rows
             ]
         )
@@ -90,6 +109,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
             "keys": [r[0] for r in rows],
             "ids": [r[1] for r in rows],
             "ats": [_naive_utc(r[2]) for r in rows],
+            "weeks": [band_week(r[2]) for r in rows],
         },
     )
 
@@ -102,22 +122,30 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
+    spans: dict[tuple[datetime, datetime], range] = {}
+    seeks = [
+        (i, week, key, lo, hi)
+        for i, key, lo, hi in probes
+        for week in spans.get((lo, hi))
+        or spans.setdefault((lo, hi), range(band_week(lo), band_week(hi) + 1))
+    ]
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
 
         def stamp(at: datetime) -> str:
             return times.get(at) or times.setdefault(at, _sqlite_time(at))
 
-        payload = json.dumps([[i, key, stamp(lo), stamp(hi)] for i, key, lo, hi in probes])
+        payload = json.dumps([[i, w, key, stamp(lo), stamp(hi)] for i, w, key, lo, hi in seeks])
         result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
         result = session.execute(
             _PG_HITS,
             {
-                "i": [p[0] for p in probes],
-                "k": [p[1] for p in probes],
-                "lo": [_naive_utc(p[2]) for p in probes],
-                "hi": [_naive_utc(p[3]) for p in probes],
+                "i": [s[0] for s in seeks],
+                "w": [s[1] for s in seeks],
+                "k": [s[2] for s in seeks],
+                "lo": [_naive_utc(s[3]) for s in seeks],
+                "hi": [_naive_utc(s[4]) for s in seeks],
                 "best": best,
             },
         )
