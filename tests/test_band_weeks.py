@@ -64,6 +64,18 @@ def test_probe_window_across_a_week_boundary_finds_both_weeks(db: Database, entr
     assert outside == []
 
 
+def test_a_window_of_several_weeks_probes_every_week(db: Database, entry_id: int) -> None:
+    start = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    days = [0, 8, 15, 22]  # four consecutive epoch weeks
+    assert len({band_week(start + timedelta(days=d)) for d in days}) == 4
+    with db.session() as session:
+        insert_bands(session, [(30 + d, entry_id, start + timedelta(days=d)) for d in days])
+    window = (start - timedelta(hours=1), start + timedelta(days=23))
+    with db.session() as session:
+        hits = band_hits(session, [(0, 30 + d, *window) for d in days], best=5)
+    assert hits == [(0, entry_id, 4)]
+
+
 @pytest.fixture
 def at_0009(db: Database) -> Iterator[Database]:
     """The database migrated back to the revision before band weeks, and forward after."""

@@ -1,15 +1,17 @@
 """The two statements of the stories stage that move many small rows per poll.
 
 A poll writes about 21 LSH band rows per entry and probes the band index with
-as many keys, each in its own time window. Rows carry the week of their time and
-the index leads with it, so a probe is one index seek per week its window touches
-(at most two for a window of 72 h either side) and never strays into the cold,
-old part of the index. Sent row by row through SQLAlchemy's executemany, the
-bind processing alone costs more than the database work, so both go to the
-database as one statement with one array parameter: a JSON array read by
-``json_each`` on SQLite, typed arrays read by ``unnest`` on PostgreSQL. Times
-are bound the way :class:`feedhub.models.UTCDateTime` stores
-them (naive UTC; on SQLite the same text format SQLAlchemy writes).
+as many keys, each in its own time window. Rows carry the week of their time
+and the index leads with it, so a probe seeks once per week its window touches
+(at most two for 72 h either side, sent as one ``week IN (…)`` probe) and never
+strays into the cold, old part of the index.
+
+Sent row by row through SQLAlchemy's executemany, the bind processing alone
+costs more than the database work, so both statements go to the database with
+one array parameter: a JSON array read by ``json_each`` on SQLite, typed arrays
+read by ``unnest`` on PostgreSQL. Times are bound the way
+:class:`feedhub.models.UTCDateTime` stores them (naive UTC; on SQLite the same
+text format SQLAlchemy writes).
 """
 
 from __future__ import annotations
@@ -39,21 +41,21 @@ _SQLITE_HITS = text(
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
     "FROM (SELECT json_extract(value, '$[0]') AS i, "
-    "json_extract(value, '$[1]') AS w, json_extract(value, '$[2]') AS k, "
-    "json_extract(value, '$[3]') AS lo, json_extract(value, '$[4]') AS hi "
-    "FROM json_each(:probes)) AS q "
+    "json_extract(value, '$[1]') AS w0, json_extract(value, '$[2]') AS w1, "
+    "json_extract(value, '$[3]') AS k, json_extract(value, '$[4]') AS lo, "
+    "json_extract(value, '$[5]') AS hi FROM json_each(:probes)) AS q "
     "CROSS JOIN lsh_bands AS b "
-    "WHERE b.week = q.w AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "WHERE b.week IN (q.w0, q.w1) AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
 _PG_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM unnest(CAST(:i AS integer[]), CAST(:w AS integer[]), "
+    "FROM unnest(CAST(:i AS integer[]), CAST(:w0 AS integer[]), CAST(:w1 AS integer[]), "
     "CAST(:k AS bigint[]), CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[])) "
-    "AS q(i, w, k, lo, hi) JOIN lsh_bands AS b "
-    "ON b.week = q.w AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "AS q(i, w0, w1, k, lo, hi) JOIN lsh_bands AS b "
+    "ON b.week IN (q.w0, q.w1) AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
 )
 
@@ -68,6 +70,12 @@ def band_week(at: datetime) -> int:
     """Whole weeks since the epoch (0 before it), as migration 0010 computes them in SQL."""
     aware = at if at.tzinfo else at.replace(tzinfo=UTC)
     return max(0, int(aware.timestamp()) // _WEEK_SECONDS)
+
+
+def _week_pairs(low: datetime, high: datetime) -> list[tuple[int, int]]:
+    """The weeks from *low* to *high* in pairs (one pair for any window up to a week)."""
+    weeks = list(range(band_week(low), band_week(high) + 1))
+    return [(w, weeks[min(n + 1, len(weeks) - 1)]) for n, w in enumerate(weeks) if n % 2 == 0]
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -122,12 +130,11 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    spans: dict[tuple[datetime, datetime], range] = {}
+    spans: dict[tuple[datetime, datetime], list[tuple[int, int]]] = {}
     seeks = [
-        (i, week, key, lo, hi)
+        (i, w0, w1, key, lo, hi)
         for i, key, lo, hi in probes
-        for week in spans.get((lo, hi))
-        or spans.setdefault((lo, hi), range(band_week(lo), band_week(hi) + 1))
+        for w0, w1 in spans.get((lo, hi)) or spans.setdefault((lo, hi), _week_pairs(lo, hi))
     ]
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
@@ -135,17 +142,20 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         def stamp(at: datetime) -> str:
             return times.get(at) or times.setdefault(at, _sqlite_time(at))
 
-        payload = json.dumps([[i, w, key, stamp(lo), stamp(hi)] for i, w, key, lo, hi in seeks])
+        payload = json.dumps(
+            [[i, w0, w1, key, stamp(lo), stamp(hi)] for i, w0, w1, key, lo, hi in seeks]
+        )
         result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
         result = session.execute(
             _PG_HITS,
             {
                 "i": [s[0] for s in seeks],
-                "w": [s[1] for s in seeks],
-                "k": [s[2] for s in seeks],
-                "lo": [_naive_utc(s[3]) for s in seeks],
-                "hi": [_naive_utc(s[4]) for s in seeks],
+                "w0": [s[1] for s in seeks],
+                "w1": [s[2] for s in seeks],
+                "k": [s[3] for s in seeks],
+                "lo": [_naive_utc(s[4]) for s in seeks],
+                "hi": [_naive_utc(s[5]) for s in seeks],
                 "best": best,
             },
         )
