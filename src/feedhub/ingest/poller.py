@@ -252,78 +252,85 @@ class Poller:
         all_sources: bool = False,
         source_ids: list[int] | None = None,
         progress: Progress | None = None,
-        known_hashes: dict[int, str | None] | None = None,
     ) -> PollSummary:
+        """Poll every due (or every) source once.
+
+        Leasing is continuous: more sources are leased whenever fewer than two per
+        fetch thread are in flight, so fetch threads, parse processes and the
+        storing main thread never wait for a whole batch to drain.
+        """
         summary = PollSummary()
         started = time.monotonic()
         round_start = utcnow()
+        batch = max(LEASE_MIN, self.workers * 4)
+        pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
+        hashes: dict[int, str | None] = {}
+        more = True
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
             while True:
-                now = utcnow()
-                jobs = self.lease(
-                    now,
-                    all_sources=all_sources,
-                    round_start=round_start,
-                    source_ids=source_ids,
-                    limit=max(LEASE_MIN, self.workers * 4),
-                )
-                if not jobs:
+                if more and len(pending) < self.workers * 2:
+                    jobs = self.lease(
+                        utcnow(),
+                        all_sources=all_sources,
+                        round_start=round_start,
+                        source_ids=source_ids,
+                        limit=batch,
+                    )
+                    more = bool(jobs) and source_ids is None
+                    hashes.update(self._body_hashes([j.source_id for j in jobs]))
+                    for job in jobs:
+                        pending[threads.submit(self.fetch, job)] = ("fetch", job)
+                    if more:
+                        self.acquire_lock()  # renew the SQLite poller lock
+                if not pending:
                     break
-                hashes = self._body_hashes([j.source_id for j in jobs])
-                self._process(jobs, hashes, threads, summary, progress)
-                if source_ids is not None:
-                    break
-                self.acquire_lock()
+                self._advance(pending, hashes, summary, progress)
         summary.seconds = time.monotonic() - started
         return summary
 
     def _body_hashes(self, ids: list[int]) -> dict[int, str | None]:
+        if not ids:
+            return {}
         with self.db.session() as s:
             rows = s.execute(select(Source.id, Source.body_hash).where(Source.id.in_(ids)))
             return {sid: h for sid, h in rows}
 
-    def _process(
+    def _advance(
         self,
-        jobs: list[Job],
+        pending: dict[Future[object], tuple[str, Outcome | Job]],
         hashes: dict[int, str | None],
-        threads: ThreadPoolExecutor,
         summary: PollSummary,
         progress: Progress | None,
     ) -> None:
-        pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
-        for job in jobs:
-            pending[threads.submit(self.fetch, job)] = ("fetch", job)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                kind, ctx = pending.pop(fut)
-                if kind == "fetch":
-                    outcome = fut.result()
-                    assert isinstance(outcome, Outcome)
-                    job = outcome.job
-                    if outcome.body_hash and outcome.body_hash != hashes.get(job.source_id):
-                        body = outcome.result.body or b""
-                        headers = dict(outcome.result.headers)
-                        pool = self.parse_pool()  # started on first need: 304 rounds skip it
-                        if pool is not None:
-                            pending[
-                                pool.submit(_parse, body, headers, outcome.result.final_url)
-                            ] = (
-                                "parse",
-                                outcome,
-                            )
-                            continue
-                        outcome.feed, outcome.parse_seconds = _parse(
-                            body, headers, outcome.result.final_url
+        """Wait for the next fetches or parses to finish; parse or store each."""
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            kind, ctx = pending.pop(fut)
+            if kind == "fetch":
+                outcome = fut.result()
+                assert isinstance(outcome, Outcome)
+                job = outcome.job
+                if outcome.body_hash and outcome.body_hash != hashes.get(job.source_id):
+                    body = outcome.result.body or b""
+                    headers = dict(outcome.result.headers)
+                    pool = self.parse_pool()  # started on first need: 304 rounds skip it
+                    if pool is not None:
+                        pending[pool.submit(_parse, body, headers, outcome.result.final_url)] = (
+                            "parse",
+                            outcome,
                         )
-                    self._finish(outcome, summary, progress)
-                else:
-                    assert isinstance(ctx, Outcome)
-                    try:
-                        ctx.feed, ctx.parse_seconds = fut.result()  # type: ignore[misc]
-                    except Exception as exc:  # a crashed worker process
-                        ctx.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
-                    self._finish(ctx, summary, progress)
+                        continue
+                    outcome.feed, outcome.parse_seconds = _parse(
+                        body, headers, outcome.result.final_url
+                    )
+                self._finish(outcome, summary, progress)
+            else:
+                assert isinstance(ctx, Outcome)
+                try:
+                    ctx.feed, ctx.parse_seconds = fut.result()  # type: ignore[misc]
+                except Exception as exc:  # a crashed worker process
+                    ctx.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
+                self._finish(ctx, summary, progress)
 
     def _finish(self, outcome: Outcome, summary: PollSummary, progress: Progress | None) -> None:
         try:
