@@ -313,7 +313,9 @@ def test_retention_prunes_and_tombstones(
         s.add(user)
         s.flush()
         s.add(Star(user_id=user.id, story_id=starred.story_id))
-    pruned = Poller(db, settings).prune()
+    poller = Poller(db, settings)
+    pruned = poller.prune()
+    poller.close()
     assert pruned == 3
     assert entry_count(db, sid) == 1  # the starred one stays
     with db.session() as s:
@@ -370,6 +372,7 @@ def test_second_poller_on_sqlite_gets_clear_message(sqlite_template: Path, tmp_p
     with pytest.raises(PollerBusy, match="another poller"):
         poll_once(db, settings)
     first.release_lock()
+    first.close()
     assert poll_once(db, settings).sources == 0
     db.dispose()
 

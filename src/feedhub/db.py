@@ -1,11 +1,14 @@
 """Engine and sessions; SQLite pragmas; schema creation through Alembic.
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on, so the web
-process can read while the poller writes. PostgreSQL goes through psycopg 3.
+process can read while the poller writes; a writer may move the WAL
+checkpoints into a thread of their own (:mod:`feedhub.wal`). PostgreSQL goes
+through psycopg 3.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +17,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from feedhub.wal import DEFAULT_PAGES, FALLBACK_PAGES, WalCheckpointer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -69,10 +74,17 @@ def is_sqlite(engine: Engine) -> bool:
 class Database:
     """An engine plus a session factory; one per process."""
 
+    checkpoint_interval = 1.0  # seconds between background WAL checkpoints
+
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._checkpoint_lock = threading.Lock()
+        self._checkpoint_holders = 0
+        self._checkpointer: WalCheckpointer | None = None
+        if is_sqlite(self.engine):
+            event.listen(self.engine, "checkout", self._set_autocheckpoint)
 
     @property
     def dialect(self) -> str:
@@ -85,7 +97,55 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        with self._checkpoint_lock:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            self._checkpoint_holders = 0
+        if checkpointer is not None:
+            checkpointer.stop()
         self.engine.dispose()
+
+    # -- WAL checkpoints (SQLite files) -------------------------------------------
+    def hold_background_checkpoints(self) -> None:
+        """Checkpoint the WAL from a thread while held (a poller's whole life).
+
+        Holders are counted: the thread runs from the first hold to the last
+        release. Nothing happens for PostgreSQL or an in-memory SQLite database.
+        """
+        path = make_url(self.url).database if is_sqlite(self.engine) else None
+        if not path or path == ":memory:":
+            return
+        with self._checkpoint_lock:
+            self._checkpoint_holders += 1
+            if self._checkpointer is None:
+                self._checkpointer = WalCheckpointer(path, self.checkpoint_interval)
+                self._checkpointer.start()
+
+    def release_background_checkpoints(self) -> None:
+        with self._checkpoint_lock:
+            if self._checkpointer is None:
+                return
+            self._checkpoint_holders -= 1
+            if self._checkpoint_holders > 0:
+                return
+            checkpointer, self._checkpointer = self._checkpointer, None
+        checkpointer.stop()
+
+    @contextmanager
+    def background_checkpoints(self) -> Iterator[None]:
+        self.hold_background_checkpoints()
+        try:
+            yield
+        finally:
+            self.release_background_checkpoints()
+
+    def _set_autocheckpoint(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        """Inline checkpoints only as a fallback while the thread does them."""
+        pages = DEFAULT_PAGES if self._checkpointer is None else FALLBACK_PAGES
+        if record.info.get("wal_autocheckpoint") != pages:
+            cur = dbapi_connection.cursor()
+            cur.execute(f"PRAGMA wal_autocheckpoint={pages}")
+            cur.close()
+            record.info["wal_autocheckpoint"] = pages
 
 
 def alembic_config(url: str) -> Any:

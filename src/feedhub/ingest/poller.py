@@ -153,6 +153,8 @@ class Poller:
         self.bounds = scheduler.Bounds(
             settings.default_interval, settings.min_interval, settings.max_interval
         )
+        db.hold_background_checkpoints()  # storing commits skip the checkpoint fsyncs
+        self._holds_checkpoints = True
 
     # -- pools ---------------------------------------------------------------
     def parse_pool(self) -> Executor | None:
@@ -168,6 +170,9 @@ class Poller:
             self._parse_pool.shutdown(wait=True, cancel_futures=True)
             self._parse_pool = None
         self.fetcher.close()
+        if self._holds_checkpoints:
+            self._holds_checkpoints = False
+            self.db.release_background_checkpoints()
 
     # -- SQLite single-poller lock --------------------------------------------
     def acquire_lock(self, now: datetime | None = None) -> None:

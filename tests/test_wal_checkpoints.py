@@ -1,0 +1,97 @@
+"""WAL checkpoints in a background thread while a writer (the poller) holds them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from feedhub.db import Database
+from feedhub.wal import DEFAULT_PAGES, FALLBACK_PAGES
+
+BLOB_ROWS = 3000  # ~12 MB of WAL: three times SQLite's own checkpoint threshold
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE blobs (data BLOB)"))
+    yield db
+    db.dispose()
+
+
+def _main_file_size(db: Database) -> int:
+    path = db.engine.url.database
+    assert path
+    return os.path.getsize(path)
+
+
+def _write_blobs(db: Database) -> None:
+    with db.session() as session:
+        session.execute(
+            text("INSERT INTO blobs (data) VALUES (:d)"),
+            [{"d": os.urandom(4000)} for _ in range(BLOB_ROWS)],
+        )
+
+
+def _autocheckpoint(db: Database) -> int:
+    with db.session() as session:
+        return int(session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
+
+
+def test_without_a_holder_the_committing_writer_checkpoints(sqlite_db: Database) -> None:
+    before = _main_file_size(sqlite_db)
+    _write_blobs(sqlite_db)
+    assert _main_file_size(sqlite_db) > before + 4_000_000
+    assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
+
+
+def test_a_held_database_commits_without_checkpointing(sqlite_db: Database) -> None:
+    sqlite_db.checkpoint_interval = 60  # the thread's only checkpoint: its last
+    sqlite_db.hold_background_checkpoints()
+    assert _autocheckpoint(sqlite_db) == FALLBACK_PAGES
+    before = _main_file_size(sqlite_db)
+    _write_blobs(sqlite_db)
+    assert _main_file_size(sqlite_db) < before + 4_000_000
+    sqlite_db.release_background_checkpoints()
+    assert _main_file_size(sqlite_db) > before + 10_000_000  # nothing left in the WAL
+    assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
+
+
+def test_the_thread_checkpoints_while_held(sqlite_db: Database) -> None:
+    sqlite_db.checkpoint_interval = 0.2
+    with sqlite_db.background_checkpoints():
+        before = _main_file_size(sqlite_db)
+        _write_blobs(sqlite_db)
+        deadline = time.monotonic() + 10
+        while _main_file_size(sqlite_db) < before + 10_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _main_file_size(sqlite_db) > before + 10_000_000
+
+
+def test_holders_are_counted(sqlite_db: Database) -> None:
+    sqlite_db.hold_background_checkpoints()
+    sqlite_db.hold_background_checkpoints()
+    sqlite_db.release_background_checkpoints()
+    assert _autocheckpoint(sqlite_db) == FALLBACK_PAGES
+    sqlite_db.release_background_checkpoints()
+    assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
+    sqlite_db.release_background_checkpoints()  # one release too many changes nothing
+    assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
+
+
+def test_only_sqlite_files_get_a_checkpoint_thread(db: Database) -> None:
+    with db.background_checkpoints():
+        assert (db._checkpointer is not None) == (db.dialect == "sqlite")
+        with db.session() as session:
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
+    assert db._checkpointer is None
+    memory = Database("sqlite://")
+    with memory.background_checkpoints():
+        assert memory._checkpointer is None
+    memory.dispose()
