@@ -274,11 +274,11 @@ class Tombstone(Base):
 
 
 class LshBand(Base):
-    """MinHash LSH band keys: one row per (entry, band); looked up by week and key.
+    """MinHash LSH band keys: one row per (entry, band); looked up by day and key.
 
-    The index leads with the week of ``at``: a poll's lookups and inserts all fall
-    into the few weeks around now, a small and hot part of the index however many
-    years of entries lie behind it (see :func:`feedhub.stories.bulk.band_week`).
+    The index leads with the day of ``at``: a poll's lookups and inserts all fall
+    into the few days around now, a small and hot part of the index however many
+    entries lie behind it (see :mod:`feedhub.stories.bulk`).
     """
 
     __tablename__ = "lsh_bands"
@@ -286,11 +286,11 @@ class LshBand(Base):
     band_key: Mapped[int] = mapped_column(BigInteger)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    week: Mapped[int] = mapped_column(Integer, server_default="0")
+    day: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         # entry_id included: candidate lookups read the index only, never the table
-        Index("ix_lsh_bands_week_key", "week", "band_key", "at", "entry_id"),
+        Index("ix_lsh_bands_day_key", "day", "band_key", "at", "entry_id"),
         Index("ix_lsh_bands_entry", "entry_id"),
     )
 

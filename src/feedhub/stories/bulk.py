@@ -1,10 +1,11 @@
 """The two statements of the stories stage that move many small rows per poll.
 
 A poll writes about 21 LSH band rows per entry and probes the band index with
-as many keys, each in its own time window. Rows carry the week of their time
-and the index leads with it, so a probe seeks once per week its window touches
-(at most two for 72 h either side, sent as one ``week IN (…)`` probe) and never
-strays into the cold, old part of the index.
+as many keys, each in its own time window. Rows carry the day of their time and
+the index leads with it: a poll's inserts land in the few days around now, a
+small part of the index that stays in the page cache and leaves checkpoints
+few distinct pages to write, however many entries lie behind it. A probe seeks
+once per day of its window (one ``day IN (…)`` probe row for up to seven days).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work, so both statements go to the database with
@@ -24,38 +25,43 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 _SQLITE_INSERT = text(
-    "INSERT INTO lsh_bands (band_key, entry_id, at, week) "
+    "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
     "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:rows)"
 )
 _PG_INSERT = text(
-    "INSERT INTO lsh_bands (band_key, entry_id, at, week) "
+    "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
-    "CAST(:ats AS timestamp[]), CAST(:weeks AS integer[]))"
+    "CAST(:ats AS timestamp[]), CAST(:days AS integer[]))"
 )
+DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
+_DAY_COLUMNS = [f"d{n}" for n in range(DAYS_PER_PROBE)]
+_DAYS_IN = f"b.day IN ({', '.join('q.' + d for d in _DAY_COLUMNS)})"
 # CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
-# scan of ix_lsh_bands_week_key (week, band_key, at, entry_id); only each entry's best
-# candidates (most hits, then the newest) come back
+# scan per day of ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's
+# best candidates (most hits, then the newest) come back
 _SQLITE_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM (SELECT json_extract(value, '$[0]') AS i, "
-    "json_extract(value, '$[1]') AS w0, json_extract(value, '$[2]') AS w1, "
-    "json_extract(value, '$[3]') AS k, json_extract(value, '$[4]') AS lo, "
-    "json_extract(value, '$[5]') AS hi FROM json_each(:probes)) AS q "
-    "CROSS JOIN lsh_bands AS b "
-    "WHERE b.week IN (q.w0, q.w1) AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS k, "
+    "json_extract(value, '$[2]') AS lo, json_extract(value, '$[3]') AS hi, "
+    + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(_DAY_COLUMNS))
+    + " FROM json_each(:probes)) AS q "
+    f"CROSS JOIN lsh_bands AS b WHERE {_DAYS_IN} "
+    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
 _PG_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM unnest(CAST(:i AS integer[]), CAST(:w0 AS integer[]), CAST(:w1 AS integer[]), "
-    "CAST(:k AS bigint[]), CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[])) "
-    "AS q(i, w0, w1, k, lo, hi) JOIN lsh_bands AS b "
-    "ON b.week IN (q.w0, q.w1) AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+    "FROM unnest(CAST(:i AS integer[]), CAST(:k AS bigint[]), "
+    "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), "
+    + ", ".join(f"CAST(:{d} AS integer[])" for d in _DAY_COLUMNS)
+    + f") AS q(i, k, lo, hi, {', '.join(_DAY_COLUMNS)}) "
+    f"JOIN lsh_bands AS b ON {_DAYS_IN} "
+    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
 )
 
@@ -63,19 +69,20 @@ BandRow = tuple[int, int, datetime]  # band key, entry id, at
 Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, until
 
 
-_WEEK_SECONDS = 7 * 24 * 3600
+_DAY_SECONDS = 24 * 3600
 
 
-def band_week(at: datetime) -> int:
-    """Whole weeks since the epoch (0 before it), as migration 0010 computes them in SQL."""
+def band_day(at: datetime) -> int:
+    """Whole days since the epoch (0 before it), as migration 0010 computes them in SQL."""
     aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return max(0, int(aware.timestamp()) // _WEEK_SECONDS)
+    return max(0, int(aware.timestamp()) // _DAY_SECONDS)
 
 
-def _week_pairs(low: datetime, high: datetime) -> list[tuple[int, int]]:
-    """The weeks from *low* to *high* in pairs (one pair for any window up to a week)."""
-    weeks = list(range(band_week(low), band_week(high) + 1))
-    return [(w, weeks[min(n + 1, len(weeks) - 1)]) for n, w in enumerate(weeks) if n % 2 == 0]
+def _day_groups(low: datetime, high: datetime) -> list[tuple[int, ...]]:
+    """The days from *low* to *high* in groups of DAYS_PER_PROBE, the last padded."""
+    days = list(range(band_day(low), band_day(high) + 1))
+    groups = [days[n : n + DAYS_PER_PROBE] for n in range(0, len(days), DAYS_PER_PROBE)]
+    return [tuple(g + [g[-1]] * (DAYS_PER_PROBE - len(g))) for g in groups]
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -97,14 +104,14 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         return
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
-        weeks: dict[datetime, int] = {}
+        days: dict[datetime, int] = {}
         payload = json.dumps(
             [
                 [
                     key,
                     entry,
                     times.get(at) or times.setdefault(at, _sqlite_time(at)),
-                    weeks.get(at) or weeks.setdefault(at, band_week(at)),
+                    days.get(at) or days.setdefault(at, band_day(at)),
                 ]
                 for key, entry, at in rows
             ]
@@ -117,7 +124,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
             "keys": [r[0] for r in rows],
             "ids": [r[1] for r in rows],
             "ats": [_naive_utc(r[2]) for r in rows],
-            "weeks": [band_week(r[2]) for r in rows],
+            "days": [band_day(r[2]) for r in rows],
         },
     )
 
@@ -130,11 +137,11 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    spans: dict[tuple[datetime, datetime], list[tuple[int, int]]] = {}
+    spans: dict[tuple[datetime, datetime], list[tuple[int, ...]]] = {}
     seeks = [
-        (i, w0, w1, key, lo, hi)
+        (i, key, lo, hi, group)
         for i, key, lo, hi in probes
-        for w0, w1 in spans.get((lo, hi)) or spans.setdefault((lo, hi), _week_pairs(lo, hi))
+        for group in spans.get((lo, hi)) or spans.setdefault((lo, hi), _day_groups(lo, hi))
     ]
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
@@ -143,20 +150,18 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
             return times.get(at) or times.setdefault(at, _sqlite_time(at))
 
         payload = json.dumps(
-            [[i, w0, w1, key, stamp(lo), stamp(hi)] for i, w0, w1, key, lo, hi in seeks]
+            [[i, key, stamp(lo), stamp(hi), *group] for i, key, lo, hi, group in seeks]
         )
         result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
-        result = session.execute(
-            _PG_HITS,
-            {
-                "i": [s[0] for s in seeks],
-                "w0": [s[1] for s in seeks],
-                "w1": [s[2] for s in seeks],
-                "k": [s[3] for s in seeks],
-                "lo": [_naive_utc(s[4]) for s in seeks],
-                "hi": [_naive_utc(s[5]) for s in seeks],
-                "best": best,
-            },
-        )
+        params: dict[str, object] = {
+            "i": [s[0] for s in seeks],
+            "k": [s[1] for s in seeks],
+            "lo": [_naive_utc(s[2]) for s in seeks],
+            "hi": [_naive_utc(s[3]) for s in seeks],
+            "best": best,
+        }
+        for n, column in enumerate(_DAY_COLUMNS):
+            params[column] = [s[4][n] for s in seeks]
+        result = session.execute(_PG_HITS, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]

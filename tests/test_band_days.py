@@ -1,0 +1,120 @@
+"""LSH band rows carry the day of their time; the migration fills it like the code does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+
+from feedhub.db import Database, alembic_config, upgrade
+from feedhub.models import Entry, LshBand, Source
+from feedhub.stories.bulk import DAYS_PER_PROBE, band_day, band_hits, insert_bands
+
+TIMES = [
+    datetime(1969, 12, 31, 23, 0),  # before the epoch: day 0
+    datetime(1970, 1, 1, 23, 59, 59),
+    datetime(1970, 1, 2, 0, 0),
+    datetime(2026, 11, 26, 23, 59, 59, 999999),
+    datetime(2026, 11, 27, 0, 0, 0, 1),
+]
+
+
+@pytest.fixture
+def entry_id(db: Database) -> int:
+    with db.session() as session:
+        source = Source(url="https://example.de/feed", title="Beispiel")
+        entry = Entry(source=source, identity="guid:1", title="Eins")
+        session.add(entry)
+        session.flush()
+        return entry.id
+
+
+def test_band_day_counts_whole_days_from_the_epoch() -> None:
+    assert band_day(datetime(1970, 1, 1, 23, 59, 59, tzinfo=UTC)) == 0
+    assert band_day(datetime(1970, 1, 2, tzinfo=UTC)) == 1
+    assert band_day(datetime(1960, 1, 1, tzinfo=UTC)) == 0
+    # naive times are UTC, as the database stores them
+    assert band_day(datetime(2026, 11, 27)) == band_day(datetime(2026, 11, 27, tzinfo=UTC))
+    # an aware time in another zone counts by its UTC day
+    berlin = datetime(2026, 11, 27, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert (
+        band_day(berlin)
+        == band_day(datetime(2026, 11, 26, 23, 30))
+        != band_day(datetime(2026, 11, 27))
+    )
+
+
+def test_insert_bands_stores_the_day(db: Database, entry_id: int) -> None:
+    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(11, entry_id, at), (12, entry_id, at)])
+    with db.session() as session:
+        days = set(session.scalars(select(LshBand.day)))
+    assert days == {band_day(at)}
+
+
+def test_a_window_finds_rows_on_every_day_it_touches(db: Database, entry_id: int) -> None:
+    centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    offsets = [-71, -40, -20, 0, 20, 40, 71]  # hours: seven different days
+    assert len({band_day(centre + timedelta(hours=h)) for h in offsets}) == 7
+    with db.session() as session:
+        insert_bands(
+            session,
+            [(100 + n, entry_id, centre + timedelta(hours=h)) for n, h in enumerate(offsets)],
+        )
+    window = (centre - timedelta(hours=72), centre + timedelta(hours=72))
+    with db.session() as session:
+        hits = band_hits(session, [(0, 100 + n, *window) for n in range(len(offsets))], best=5)
+    assert hits == [(0, entry_id, len(offsets))]
+
+
+def test_a_row_outside_the_window_on_a_probed_day_does_not_count(
+    db: Database, entry_id: int
+) -> None:
+    centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(7, entry_id, centre - timedelta(hours=73))])
+    window = (centre - timedelta(hours=72), centre + timedelta(hours=72))
+    assert band_day(window[0]) == band_day(centre - timedelta(hours=73))
+    with db.session() as session:
+        assert band_hits(session, [(0, 7, *window)], best=5) == []
+
+
+def test_a_window_longer_than_one_probe_row_probes_every_day(db: Database, entry_id: int) -> None:
+    start = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    days = range(0, 3 * DAYS_PER_PROBE + 2, 3)
+    with db.session() as session:
+        insert_bands(session, [(200 + d, entry_id, start + timedelta(days=d)) for d in days])
+    window = (start - timedelta(hours=1), start + timedelta(days=max(days), hours=1))
+    with db.session() as session:
+        hits = band_hits(session, [(0, 200 + d, *window) for d in days], best=5)
+    assert hits == [(0, entry_id, len(days))]
+
+
+@pytest.fixture
+def at_0009(db: Database) -> Iterator[Database]:
+    """The database migrated back to the revision before band days, and forward after."""
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0009_merge")
+    try:
+        yield db
+    finally:
+        upgrade(db)
+
+
+def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry_id: int) -> None:
+    with at_0009.engine.begin() as conn:
+        for key, at in enumerate(TIMES):
+            conn.execute(
+                text("INSERT INTO lsh_bands (band_key, entry_id, at) VALUES (:k, :e, :at)"),
+                {"k": key, "e": entry_id, "at": at},
+            )
+    upgrade(at_0009)
+    with at_0009.engine.connect() as conn:
+        days = dict(conn.execute(text("SELECT band_key, day FROM lsh_bands")).all())
+    assert days == {key: band_day(at) for key, at in enumerate(TIMES)}
