@@ -23,6 +23,7 @@ thread (feedhub.wal).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import shutil
@@ -543,6 +544,7 @@ def _seeded(workdir: Path, size: int, items: list[Item], keep: bool) -> tuple[Pa
         db = Database(f"sqlite:///{path}")
         upgrade(db)
         db.dispose()
+        os.sync()  # gigabytes of copied pages would otherwise be written back mid-run
         return path, None
     db = Database(f"sqlite:///{path}")
     upgrade(db)
@@ -553,6 +555,7 @@ def _seeded(workdir: Path, size: int, items: list[Item], keep: bool) -> tuple[Pa
     if keep:
         _checkpoint(path)  # the copy is of the main file alone
         shutil.copyfile(path, kept)
+    os.sync()
     return path, seconds
 
 
@@ -599,6 +602,8 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="feedhub-dedup-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
+    for stale in workdir.glob("corpus.sqlite3*"):
+        stale.unlink()  # a rerun in the same --workdir starts from an empty database
     db = Database(f"sqlite:///{workdir / 'corpus.sqlite3'}")
     upgrade(db)
     (stats,) = ingest([db], items)
