@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from feedhub.db import Database, alembic_config, upgrade
 from feedhub.models import Entry, LshBand, Source
-from feedhub.stories.bulk import band_day, band_hits, insert_bands
+from feedhub.stories.bulk import DAYS_PER_PROBE, band_day, band_hits, insert_bands
 
 TIMES = [
     datetime(1969, 12, 31, 23, 0),  # before the epoch: day 0
@@ -83,9 +83,9 @@ def test_a_row_outside_the_window_on_a_probed_day_does_not_count(
         assert band_hits(session, [(0, 7, *window)], best=5) == []
 
 
-def test_a_window_of_weeks_probes_every_day(db: Database, entry_id: int) -> None:
+def test_a_window_longer_than_one_probe_row_probes_every_day(db: Database, entry_id: int) -> None:
     start = datetime(2026, 11, 1, 12, tzinfo=UTC)
-    days = range(0, 23, 3)
+    days = range(0, 3 * DAYS_PER_PROBE + 2, 3)
     with db.session() as session:
         insert_bands(session, [(200 + d, entry_id, start + timedelta(days=d)) for d in days])
     window = (start - timedelta(hours=1), start + timedelta(days=max(days), hours=1))

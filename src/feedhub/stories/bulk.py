@@ -5,7 +5,7 @@ as many keys, each in its own time window. Rows carry the day of their time and
 the index leads with it: a poll's inserts land in the few days around now, a
 small part of the index that stays in the page cache and leaves checkpoints
 few distinct pages to write, however many entries lie behind it. A probe seeks
-once per day of its window: seven for 72 h either side.
+once per day of its window (one ``day IN (…)`` probe row for up to seven days).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work, so both statements go to the database with
@@ -18,7 +18,6 @@ text format SQLAlchemy writes).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -35,21 +34,22 @@ _PG_INSERT = text(
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
     "CAST(:ats AS timestamp[]), CAST(:days AS integer[]))"
 )
-# CROSS JOIN keeps the probes as the outer loop, so each (key, day) is one index range
-# scan of ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's best
-# candidates (most hits, then the newest) come back. On SQLite an entry's probes go as
-# one JSON item [index, from, until, [days], [keys]]: json_each walks the lists
-# instead of json_extract parsing one small array per (key, day).
+DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
+_DAY_COLUMNS = [f"d{n}" for n in range(DAYS_PER_PROBE)]
+_DAYS_IN = f"b.day IN ({', '.join('q.' + d for d in _DAY_COLUMNS)})"
+# CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
+# scan per day of ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's
+# best candidates (most hits, then the newest) come back
 _SQLITE_HITS = text(
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM (SELECT json_extract(e.value, '$[0]') AS i, json_extract(e.value, '$[1]') AS lo, "
-    "json_extract(e.value, '$[2]') AS hi, d.value AS day, k.value AS k "
-    "FROM json_each(:probes) AS e, json_each(e.value, '$[3]') AS d, "
-    "json_each(e.value, '$[4]') AS k) AS q "
-    "CROSS JOIN lsh_bands AS b WHERE b.day = q.day AND b.band_key = q.k "
-    "AND b.at >= q.lo AND b.at <= q.hi "
+    "FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS k, "
+    "json_extract(value, '$[2]') AS lo, json_extract(value, '$[3]') AS hi, "
+    + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(_DAY_COLUMNS))
+    + " FROM json_each(:probes)) AS q "
+    f"CROSS JOIN lsh_bands AS b WHERE {_DAYS_IN} "
+    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
 _PG_HITS = text(
@@ -57,9 +57,11 @@ _PG_HITS = text(
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
     "FROM unnest(CAST(:i AS integer[]), CAST(:k AS bigint[]), "
-    "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), CAST(:day AS integer[])) "
-    "AS q(i, k, lo, hi, day) JOIN lsh_bands AS b ON b.day = q.day AND b.band_key = q.k "
-    "AND b.at >= q.lo AND b.at <= q.hi "
+    "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), "
+    + ", ".join(f"CAST(:{d} AS integer[])" for d in _DAY_COLUMNS)
+    + f") AS q(i, k, lo, hi, {', '.join(_DAY_COLUMNS)}) "
+    f"JOIN lsh_bands AS b ON {_DAYS_IN} "
+    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
 )
 
@@ -74,6 +76,13 @@ def band_day(at: datetime) -> int:
     """Whole days since the epoch (0 before it), as migration 0010 computes them in SQL."""
     aware = at if at.tzinfo else at.replace(tzinfo=UTC)
     return max(0, int(aware.timestamp()) // _DAY_SECONDS)
+
+
+def _day_groups(low: datetime, high: datetime) -> list[tuple[int, ...]]:
+    """The days from *low* to *high* in groups of DAYS_PER_PROBE, the last padded."""
+    days = list(range(band_day(low), band_day(high) + 1))
+    groups = [days[n : n + DAYS_PER_PROBE] for n in range(0, len(days), DAYS_PER_PROBE)]
+    return [tuple(g + [g[-1]] * (DAYS_PER_PROBE - len(g))) for g in groups]
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -128,9 +137,12 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    windows: dict[tuple[int, datetime, datetime], list[int]] = defaultdict(list)
-    for i, key, lo, hi in probes:
-        windows[(i, lo, hi)].append(key)
+    spans: dict[tuple[datetime, datetime], list[tuple[int, ...]]] = {}
+    seeks = [
+        (i, key, lo, hi, group)
+        for i, key, lo, hi in probes
+        for group in spans.get((lo, hi)) or spans.setdefault((lo, hi), _day_groups(lo, hi))
+    ]
     if _is_sqlite(session):
         times: dict[datetime, str] = {}
 
@@ -138,28 +150,18 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
             return times.get(at) or times.setdefault(at, _sqlite_time(at))
 
         payload = json.dumps(
-            [
-                [i, stamp(lo), stamp(hi), list(range(band_day(lo), band_day(hi) + 1)), keys]
-                for (i, lo, hi), keys in windows.items()
-            ]
+            [[i, key, stamp(lo), stamp(hi), *group] for i, key, lo, hi, group in seeks]
         )
         result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
-        rows = [
-            (i, key, _naive_utc(lo), _naive_utc(hi), day)
-            for (i, lo, hi), keys in windows.items()
-            for day in range(band_day(lo), band_day(hi) + 1)
-            for key in keys
-        ]
-        result = session.execute(
-            _PG_HITS,
-            {
-                "i": [r[0] for r in rows],
-                "k": [r[1] for r in rows],
-                "lo": [r[2] for r in rows],
-                "hi": [r[3] for r in rows],
-                "day": [r[4] for r in rows],
-                "best": best,
-            },
-        )
+        params: dict[str, object] = {
+            "i": [s[0] for s in seeks],
+            "k": [s[1] for s in seeks],
+            "lo": [_naive_utc(s[2]) for s in seeks],
+            "hi": [_naive_utc(s[3]) for s in seeks],
+            "best": best,
+        }
+        for n, column in enumerate(_DAY_COLUMNS):
+            params[column] = [s[4][n] for s in seeks]
+        result = session.execute(_PG_HITS, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
