@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -475,3 +476,15 @@ def test_changed_public_feeds_are_announced_to_the_websub_hub(
     make_due(db)
     poll_once(db, with_hub)  # nothing new: no second announcement
     assert len(feed_server.hits("/hub")) == len(pings)
+
+
+def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Settings) -> None:
+    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
+    try:
+        pool = poller.parse_pool()
+        assert pool is not None
+        worker_niceness = pool.submit(os.nice, 0).result(timeout=60)
+    finally:
+        poller.close()
+    expected = min(19, os.nice(0) + poller_mod.PARSE_NICENESS)
+    assert worker_niceness == expected > os.nice(0)

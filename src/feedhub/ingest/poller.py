@@ -14,6 +14,7 @@ sources come back. On SQLite one poller runs at a time (a lock row).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -132,6 +133,19 @@ def parse_processes(settings: Settings) -> int:
     return cores if cores >= 2 else 0
 
 
+PARSE_NICENESS = 5
+
+
+def _lower_priority() -> None:
+    """Parse workers yield the CPU to the process that stores (and serves pages).
+
+    With as many workers as cores, the storing main thread competed with them
+    for a core and, being one serial stage, set the pace of the whole poll.
+    """
+    with contextlib.suppress(OSError):  # not permitted: equal priority is still correct
+        os.nice(PARSE_NICENESS)
+
+
 def _parse(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
     started = time.process_time()
     feed = process_feed(body, headers, url)
@@ -161,7 +175,9 @@ class Poller:
         n = parse_processes(self.settings)
         if n and self._parse_pool is None:
             self._parse_pool = ProcessPoolExecutor(
-                max_workers=n, mp_context=multiprocessing.get_context("spawn")
+                max_workers=n,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
             )
         return self._parse_pool
 
