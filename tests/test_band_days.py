@@ -36,6 +36,10 @@ def test_band_day_counts_whole_days_from_the_epoch() -> None:
     assert band_day(datetime(1970, 1, 1, 23, 59, 59, tzinfo=UTC)) == 0
     assert band_day(datetime(1970, 1, 2, tzinfo=UTC)) == 1
     assert band_day(datetime(1960, 1, 1, tzinfo=UTC)) == 0
+    # the last microsecond of a day belongs to it, however far from the epoch
+    assert band_day(datetime(2500, 1, 1) - timedelta(microseconds=1)) == band_day(
+        datetime(2499, 12, 31)
+    )
     # naive times are UTC, as the database stores them
     assert band_day(datetime(2026, 11, 27)) == band_day(datetime(2026, 11, 27, tzinfo=UTC))
     # an aware time in another zone counts by its UTC day

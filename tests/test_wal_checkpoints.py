@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from feedhub import wal
 from feedhub.db import Database
 from feedhub.wal import DEFAULT_PAGES, FALLBACK_PAGES
 
@@ -72,6 +73,34 @@ def test_the_thread_checkpoints_while_held(sqlite_db: Database) -> None:
         while _main_file_size(sqlite_db) < before + 10_000_000 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _main_file_size(sqlite_db) > before + 10_000_000
+        assert sqlite_db._checkpointer is not None
+        assert sqlite_db._checkpointer.checkpoints > 0
+
+
+def _wal_pages(db: Database) -> int:
+    path = db.engine.url.database
+    assert path
+    return os.path.getsize(path + "-wal") // 4096
+
+
+def test_back_to_back_commits_do_not_grow_the_wal_without_bound(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PASSIVE checkpoints never rewind a WAL that commits keep appending to."""
+    monkeypatch.setattr(wal, "TRUNCATE_PAGES", 1000)
+    sqlite_db.checkpoint_interval = 0.05
+    largest = 0
+    with sqlite_db.background_checkpoints():
+        checkpointer = sqlite_db._checkpointer
+        assert checkpointer is not None
+        with sqlite_db.engine.connect() as conn:
+            for n in range(4 * wal.TRUNCATE_PAGES):  # about two WAL frames per commit
+                conn.execute(text("INSERT INTO blobs (data) VALUES (:d)"), {"d": os.urandom(3000)})
+                conn.commit()
+                if n % 200 == 0:
+                    largest = max(largest, _wal_pages(sqlite_db))
+        assert checkpointer.truncations > 0
+    assert largest < 3 * wal.TRUNCATE_PAGES
 
 
 def test_holders_are_counted(sqlite_db: Database) -> None:
@@ -83,6 +112,17 @@ def test_holders_are_counted(sqlite_db: Database) -> None:
     assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
     sqlite_db.release_background_checkpoints()  # one release too many changes nothing
     assert _autocheckpoint(sqlite_db) == DEFAULT_PAGES
+
+
+def test_dispose_stops_the_thread_but_a_later_holder_keeps_its_own(sqlite_db: Database) -> None:
+    sqlite_db.hold_background_checkpoints()  # a poller that outlives the engine
+    sqlite_db.dispose()
+    assert sqlite_db._checkpointer is None
+    sqlite_db.hold_background_checkpoints()  # a new poller
+    sqlite_db.release_background_checkpoints()  # the first one closes
+    assert sqlite_db._checkpointer is not None
+    sqlite_db.release_background_checkpoints()
+    assert sqlite_db._checkpointer is None
 
 
 def test_only_sqlite_files_get_a_checkpoint_thread(db: Database) -> None:

@@ -97,7 +97,6 @@ class Database:
     def dispose(self) -> None:
         with self._checkpoint_lock:
             checkpointer, self._checkpointer = self._checkpointer, None
-            self._checkpoint_holders = 0
         if checkpointer is not None:
             checkpointer.stop()
         self.engine.dispose()
@@ -107,10 +106,12 @@ class Database:
         """Checkpoint the WAL from a thread while held (a poller's whole life).
 
         Holders are counted: the thread runs from the first hold to the last
-        release. Nothing happens for PostgreSQL or an in-memory SQLite database.
+        release (``dispose`` stops it early). Nothing happens for PostgreSQL or
+        an in-memory or URI-style SQLite database.
         """
-        path = make_url(self.url).database if is_sqlite(self.engine) else None
-        if not path or path == ":memory:":
+        url = make_url(self.url)
+        path = url.database if is_sqlite(self.engine) else None
+        if not path or path == ":memory:" or path.startswith("file:") or url.query.get("uri"):
             return
         with self._checkpoint_lock:
             self._checkpoint_holders += 1
@@ -120,10 +121,8 @@ class Database:
 
     def release_background_checkpoints(self) -> None:
         with self._checkpoint_lock:
-            if self._checkpointer is None:
-                return
-            self._checkpoint_holders -= 1
-            if self._checkpoint_holders > 0:
+            self._checkpoint_holders = max(0, self._checkpoint_holders - 1)
+            if self._checkpoint_holders or self._checkpointer is None:
                 return
             checkpointer, self._checkpointer = self._checkpointer, None
         checkpointer.stop()

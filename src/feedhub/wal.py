@@ -12,7 +12,10 @@ While a writer holds background checkpoints, its connections checkpoint inline
 only when the WAL has grown past ``FALLBACK_PAGES`` (the thread fell behind,
 say because a long read kept it from finishing); a daemon thread runs a
 PASSIVE checkpoint, which never blocks readers or writers, every ``interval``
-seconds.
+seconds. A PASSIVE checkpoint never rewinds the WAL while commits keep coming,
+so once the log passes ``TRUNCATE_PAGES`` the thread asks for a TRUNCATE
+checkpoint: it holds writers back for a moment (at most ``TRUNCATE_WAIT_MS``
+waiting for them, then it gives up until next time) and leaves an empty WAL.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGES = 1000  # SQLite's own wal_autocheckpoint
 FALLBACK_PAGES = 25_000  # ~100 MB of WAL
+TRUNCATE_PAGES = 10_000  # ~40 MB of WAL
+TRUNCATE_WAIT_MS = 200
 
 
 class WalCheckpointer:
@@ -34,6 +39,7 @@ class WalCheckpointer:
         self.path = path
         self.interval = interval
         self.checkpoints = 0
+        self.truncations = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
@@ -53,6 +59,7 @@ class WalCheckpointer:
             return
         try:
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
             while True:
                 stopping = self._stop.wait(self.interval)
                 self._checkpoint(conn)
@@ -63,7 +70,10 @@ class WalCheckpointer:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, log, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
+            if not busy and log >= TRUNCATE_PAGES:
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                self.truncations += 0 if busy else 1
         except sqlite3.Error as exc:  # e.g. the file went away; the writers fall back
             log.warning("WAL checkpoint of %s failed: %s", self.path, exc)

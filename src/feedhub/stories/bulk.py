@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -69,13 +69,17 @@ BandRow = tuple[int, int, datetime]  # band key, entry id, at
 Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, until
 
 
-_DAY_SECONDS = 24 * 3600
+_EPOCH = datetime(1970, 1, 1)
+_DAY = timedelta(days=1)
 
 
 def band_day(at: datetime) -> int:
-    """Whole days since the epoch (0 before it), as migration 0010 computes them in SQL."""
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return max(0, int(aware.timestamp()) // _DAY_SECONDS)
+    """Whole days since the epoch (0 before it), as migration 0010 computes them in SQL.
+
+    Integer arithmetic on the naive UTC time: a float timestamp would round the
+    last microsecond of a day into the next one.
+    """
+    return max(0, (_naive_utc(at) - _EPOCH) // _DAY)
 
 
 def _day_groups(low: datetime, high: datetime) -> list[tuple[int, ...]]:
