@@ -74,6 +74,7 @@ class Job:
     last_modified: str | None
     conditional: bool
     created_at: datetime
+    body_hash: str | None  # of the last body parsed: an equal body is not parsed again
 
 
 @dataclass
@@ -253,7 +254,15 @@ class Poller:
                     src.last_unconditional_at, now, self.settings.unconditional_every
                 )
                 jobs.append(
-                    Job(src.id, src.url, src.etag, src.last_modified, conditional, src.created_at)
+                    Job(
+                        src.id,
+                        src.url,
+                        src.etag,
+                        src.last_modified,
+                        conditional,
+                        src.created_at,
+                        src.body_hash,
+                    )
                 )
             return jobs
 
@@ -285,7 +294,6 @@ class Poller:
         round_start = utcnow()
         batch = max(LEASE_MIN, self.workers * 4)
         pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
-        hashes: dict[int, str | None] = {}
         more = True
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
             while True:
@@ -298,28 +306,19 @@ class Poller:
                         limit=batch,
                     )
                     more = bool(jobs) and source_ids is None
-                    hashes.update(self._body_hashes([j.source_id for j in jobs]))
                     for job in jobs:
                         pending[threads.submit(self.fetch, job)] = ("fetch", job)
                     if more:
                         self.acquire_lock()  # renew the SQLite poller lock
                 if not pending:
                     break
-                self._advance(pending, hashes, summary, progress)
+                self._advance(pending, summary, progress)
         summary.seconds = time.monotonic() - started
         return summary
-
-    def _body_hashes(self, ids: list[int]) -> dict[int, str | None]:
-        if not ids:
-            return {}
-        with self.db.session() as s:
-            rows = s.execute(select(Source.id, Source.body_hash).where(Source.id.in_(ids)))
-            return {sid: h for sid, h in rows}
 
     def _advance(
         self,
         pending: dict[Future[object], tuple[str, Outcome | Job]],
-        hashes: dict[int, str | None],
         summary: PollSummary,
         progress: Progress | None,
     ) -> None:
@@ -331,7 +330,7 @@ class Poller:
                 outcome = fut.result()
                 assert isinstance(outcome, Outcome)
                 job = outcome.job
-                if outcome.body_hash and outcome.body_hash != hashes.get(job.source_id):
+                if outcome.body_hash and outcome.body_hash != job.body_hash:
                     body = outcome.result.body or b""
                     headers = dict(outcome.result.headers)
                     pool = self.parse_pool()  # started on first need: 304 rounds skip it
