@@ -107,19 +107,9 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     if not rows:
         return
     if _is_sqlite(session):
-        times: dict[datetime, str] = {}
-        days: dict[datetime, int] = {}
-        payload = json.dumps(
-            [
-                [
-                    key,
-                    entry,
-                    times.get(at) or times.setdefault(at, _sqlite_time(at)),
-                    days.get(at) or days.setdefault(at, band_day(at)),
-                ]
-                for key, entry, at in rows
-            ]
-        )
+        # a poll's rows share a few times: format each once
+        columns = {at: (_sqlite_time(at), band_day(at)) for at in {r[2] for r in rows}}
+        payload = json.dumps([[key, entry, *columns[at]] for key, entry, at in rows])
         session.execute(_SQLITE_INSERT, {"rows": payload})
         return
     session.execute(
@@ -141,20 +131,12 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    spans: dict[tuple[datetime, datetime], list[tuple[int, ...]]] = {}
-    seeks = [
-        (i, key, lo, hi, group)
-        for i, key, lo, hi in probes
-        for group in spans.get((lo, hi)) or spans.setdefault((lo, hi), _day_groups(lo, hi))
-    ]
+    windows = {(lo, hi): _day_groups(lo, hi) for _, _, lo, hi in probes}
+    seeks = [(i, key, lo, hi, group) for i, key, lo, hi in probes for group in windows[(lo, hi)]]
     if _is_sqlite(session):
-        times: dict[datetime, str] = {}
-
-        def stamp(at: datetime) -> str:
-            return times.get(at) or times.setdefault(at, _sqlite_time(at))
-
+        stamps = {at: _sqlite_time(at) for window in windows for at in window}
         payload = json.dumps(
-            [[i, key, stamp(lo), stamp(hi), *group] for i, key, lo, hi, group in seeks]
+            [[i, key, stamps[lo], stamps[hi], *group] for i, key, lo, hi, group in seeks]
         )
         result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
     else:
