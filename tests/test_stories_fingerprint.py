@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
@@ -9,6 +10,8 @@ from feedhub.stories.fingerprint import (
     BANDS,
     NUM_PERM,
     fingerprint,
+    _PERMS,
+    _PRIME,
     minhash,
     shingles,
     similarity,
@@ -45,6 +48,21 @@ def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:
     assert len(minhash(fp.shingles)) == NUM_PERM
     assert len(fp.band_keys) == BANDS + 1  # plus the title key
     assert all(0 <= k < 2**63 for k in fp.band_keys)
+
+
+def minhash_reference(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
+    """The definition: per permutation, the least (a * x + b) mod (2^61 - 1)."""
+    return tuple(min((a * x + b) % _PRIME for x in shingle_hashes) for a, b in _PERMS)
+
+
+def test_minhash_equals_the_big_integer_formula() -> None:
+    """Stored band keys came from the Python-integer formula; the uint64 one must agree."""
+    rng = random.Random(7)
+    extremes = [0, 1, 2**61 - 2, 2**61 - 1, 2**61, 2**62 - 1, 2**63, 2**64 - 1]
+    cases = [frozenset([x]) for x in extremes] + [frozenset(extremes)]
+    cases += [frozenset(rng.getrandbits(64) for _ in range(n)) for n in (1, 2, 7, 40, 300)]
+    for case in cases:
+        assert minhash(case) == minhash_reference(case)
 
 
 def test_keys_are_the_same_in_another_process() -> None:
