@@ -37,18 +37,21 @@ _PG_INSERT = text(
 DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
 _DAY_COLUMNS = [f"d{n}" for n in range(DAYS_PER_PROBE)]
 _DAYS_IN = f"b.day IN ({', '.join('q.' + d for d in _DAY_COLUMNS)})"
-# CROSS JOIN keeps the probes as the outer loop, so each probe is one index range
-# scan per day of ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's
-# best candidates (most hits, then the newest) come back
+# The probes are materialized first: inlined, every comparison with q.k, q.lo, q.d0 …
+# re-ran json_extract on the probe's JSON text, once per index seek, and that cost as
+# much as the seeks. CROSS JOIN keeps the probes as the outer loop, so each probe is
+# one index range scan per day of ix_lsh_bands_day_key (day, band_key, at, entry_id);
+# only each entry's best candidates (most hits, then the newest) come back.
 _SQLITE_HITS = text(
+    "WITH q AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS i, "
+    "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
+    "json_extract(value, '$[3]') AS hi, "
+    + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(_DAY_COLUMNS))
+    + " FROM json_each(:probes)) "
     "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
     "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
     "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS k, "
-    "json_extract(value, '$[2]') AS lo, json_extract(value, '$[3]') AS hi, "
-    + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(_DAY_COLUMNS))
-    + " FROM json_each(:probes)) AS q "
-    f"CROSS JOIN lsh_bands AS b WHERE {_DAYS_IN} "
+    f"FROM q CROSS JOIN lsh_bands AS b WHERE {_DAYS_IN} "
     "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
     "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
 )
@@ -131,7 +134,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    windows = {(lo, hi): _day_groups(lo, hi) for _, _, lo, hi in probes}
+    windows = {window: _day_groups(*window) for window in {(p[2], p[3]) for p in probes}}
     seeks = [(i, key, lo, hi, group) for i, key, lo, hi in probes for group in windows[(lo, hi)]]
     if _is_sqlite(session):
         stamps = {at: _sqlite_time(at) for window in windows for at in window}
