@@ -9,9 +9,9 @@ import sys
 from feedhub.stories.fingerprint import (
     BANDS,
     NUM_PERM,
+    PERMUTATIONS,
+    PRIME,
     fingerprint,
-    _PERMS,
-    _PRIME,
     minhash,
     shingles,
     similarity,
@@ -52,7 +52,7 @@ def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:
 
 def minhash_reference(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
     """The definition: per permutation, the least (a * x + b) mod (2^61 - 1)."""
-    return tuple(min((a * x + b) % _PRIME for x in shingle_hashes) for a, b in _PERMS)
+    return tuple(min((a * x + b) % PRIME for x in shingle_hashes) for a, b in PERMUTATIONS)
 
 
 def test_minhash_equals_the_big_integer_formula() -> None:
@@ -114,3 +114,13 @@ def test_title_key_ignores_word_order_and_needs_three_words() -> None:
 def test_empty_text_has_no_keys() -> None:
     fp = fingerprint("", "")
     assert fp.empty and fp.band_keys == ()
+
+
+def test_the_poller_process_does_not_load_numpy() -> None:
+    """numpy (18 MB of RSS) belongs in the parse workers, which compute signatures."""
+    code = (
+        "import sys, feedhub.ingest.poller, feedhub.stories.service, feedhub.app;"
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
