@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from feedhub.ingest.records import EntryData
 from feedhub.models import Entry, LshBand, Source, Story, StoryMerge
 from feedhub.stories.aggregate import Member, compute_story, refresh_stories, sync_places
-from feedhub.stories.bulk import BandRow, insert_bands
+from feedhub.stories.bulk import BandRow, insert_bands, insert_returning_ids
 from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
 from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
 from feedhub.stories.features import decode_signature, ensure_prepared, signature_of
@@ -202,10 +202,7 @@ def _create_stories(
         columns = state.columns()
         columns.update(representative_entry_id=None, created_at=now, updated_at=now, version=1)
         rows.append(columns)
-    ids = session.execute(
-        insert(STORIES).returning(STORIES.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
-    return dict(zip(founders, ids, strict=True))
+    return dict(zip(founders, insert_returning_ids(session, STORIES, rows), strict=True))
 
 
 def _member(
@@ -261,9 +258,7 @@ def _write_entries(
         rows.append({**item.row, **_story_columns(prepared), "story_id": story_ids[index]})
         positions.append(index)
     if rows:
-        new_ids = session.execute(
-            insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
+        new_ids = insert_returning_ids(session, ENTRIES, rows)
         for index, entry_id in zip(positions, new_ids, strict=True):
             ids[index] = entry_id
     if moved:
