@@ -14,6 +14,8 @@ import json
 import os
 import pickle
 import re
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
@@ -319,3 +321,41 @@ def test_runs_concurrently_in_threads() -> None:
             pool.map(lambda _: process_feed(body, spec["headers"], spec["url"]), range(40))
         )
     assert all(result == expected for result in results)
+
+
+URL_FIELDS_SCRIPT = """
+import io, json, sys, feedparser
+out = []
+for path in sys.argv[1:]:
+    d = feedparser.parse(io.BytesIO(open(path, 'rb').read()), sanitize_html=False,
+        resolve_relative_uris=False,
+        response_headers={'content-location': 'https://quelle.example/feeds/f.xml'})
+    out.append([d.feed.get('link'), [[e.get('link'), e.get('id'),
+        [link.get('href') for link in e.get('links', [])],
+        [c.get('base') for c in e.get('content', [])],
+        (e.get('summary_detail') or {}).get('base')] for e in d.entries]])
+print(json.dumps(out))
+"""
+
+
+def test_memoized_url_joins_give_feedparsers_own_results() -> None:
+    """feedhub memoizes two of feedparser's URL joins; links, ids and bases must not change.
+
+    The same feeds (with xml:base) are parsed by feedparser as shipped and by
+    feedparser after feedhub's parse module was imported, each in a fresh interpreter.
+    """
+    paths = [str(DATA / name) for name in ("atom10.xml", "atom03.xml", "rss20.xml")]
+
+    def run(prelude: str) -> str:
+        code = prelude + URL_FIELDS_SCRIPT
+        return subprocess.run(
+            [sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True
+        ).stdout
+
+    prelude = (
+        "import feedhub.ingest.parse, feedparser.mixin\n"
+        "assert hasattr(feedparser.mixin.make_safe_absolute_uri, '__wrapped__')\n"
+    )
+    shipped, memoized = run(""), run(prelude)
+    assert "devnotes.example/blog" in shipped  # the xml:base joins were exercised
+    assert memoized == shipped
