@@ -13,7 +13,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from feedhub.stories.stemming import stem
+from feedhub.stories.stemming import cached_stem
 from feedhub.stories.text import content_tokens, drop_truncated_tail
 
 LEAD_TOKENS = 32  # content tokens of the lead that enter the fingerprint
@@ -126,11 +126,11 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> float:
 
 def title_words(title: str) -> frozenset[str]:
     """The headline's stemmed content words (what ``title_overlap`` compares)."""
-    return frozenset(stem(w) for w in content_tokens(title))
+    return frozenset(cached_stem(w) for w in content_tokens(title))
 
 
 def title_words_of(title_tokens: list[str]) -> frozenset[str]:
-    return frozenset(stem(w) for w in title_tokens)
+    return frozenset(cached_stem(w) for w in title_tokens)
 
 
 def word_overlap(words_a: frozenset[str], words_b: frozenset[str]) -> float:

@@ -45,17 +45,23 @@ _STEMS: dict[str, str] = {}
 _MAX_CACHED = 200_000
 
 
+def cached_stem(word: str) -> str:
+    """``stem`` through a per-process cache (the same result, a dict lookup)."""
+    stemmed = _STEMS.get(word)
+    if stemmed is None:
+        if len(_STEMS) >= _MAX_CACHED:
+            _STEMS.clear()
+        stemmed = _STEMS[word] = stem(word)
+    return stemmed
+
+
 def stem_words(text: str) -> list[str]:
     """Folded, stemmed words of *text*, in order."""
     cache = _STEMS
     out = []
     for word in _WORD.findall(fold(text)):
         stemmed = cache.get(word)
-        if stemmed is None:
-            if len(cache) >= _MAX_CACHED:
-                cache.clear()
-            stemmed = cache[word] = stem(word)
-        out.append(stemmed)
+        out.append(cached_stem(word) if stemmed is None else stemmed)
     return out
 
 
