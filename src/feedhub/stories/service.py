@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from feedhub.ingest.records import EntryData
 from feedhub.models import Entry, LshBand, Source, Story, StoryMerge
-from feedhub.stories.aggregate import Member, compute_story, refresh_stories, sync_places
+from feedhub.stories.aggregate import (
+    Member,
+    StoryState,
+    compute_story,
+    refresh_stories,
+    sync_places,
+)
 from feedhub.stories.bulk import BandRow, insert_bands, insert_returning_ids
 from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
 from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
@@ -161,7 +167,7 @@ def attach_batch(
         batch_items.append((prepared, new_item))
 
     assignments = assign_batch(session, source.id, batch)
-    founded = _create_stories(session, source, now, context, batch, batch_items, assignments)
+    founded, states = _create_stories(session, source, now, context, batch_items, assignments)
     story_ids = _story_ids(assignments, founded)
     entry_ids = _write_entries(session, batch_items, story_ids)
     _write_bands_and_merges(session, now, batch, assignments, story_ids, entry_ids)
@@ -171,7 +177,7 @@ def attach_batch(
     single = [i for i in founded if members[founded[i]] == 1]
     # stored stories that gained an entry, and new ones that more than one entry joined
     touched.update(sid for sid in story_ids if sid not in fresh or members[sid] > 1)
-    _finish_new_stories(session, source, now, context, batch_items, founded, single, story_ids)
+    _finish_new_stories(session, source, batch_items, founded, states, single)
     refresh_stories(session, touched)
     return [entry_ids[i] for i, (_p, item) in enumerate(batch_items) if isinstance(item, NewEntry)]
 
@@ -185,24 +191,29 @@ def _create_stories(
     source: Source,
     now: datetime,
     context: Any,
-    batch: Sequence[Pending],
     items: Sequence[tuple[_Prepared, NewEntry | ChangedEntry]],
     assignments: Sequence[Assignment],
-) -> dict[int, int]:
-    """Insert the stories that batch entries start; returns batch index → story id."""
+) -> tuple[dict[int, int], dict[int, StoryState]]:
+    """Insert the stories that batch entries start.
+
+    Returns batch index → story id, and batch index → the one-entry story's
+    aggregate (what the story stays if no other batch entry joins it).
+    """
     founders = [i for i, a in enumerate(assignments) if a.story is None]
     if not founders:
-        return {}
+        return {}, {}
     rows = []
+    states: dict[int, StoryState] = {}
     for index in founders:
         prepared, item = items[index]
-        state = compute_story(
+        state = states[index] = compute_story(
             context, [_member(source, prepared, item, now, 0)], {0: prepared.decision}
         )
         columns = state.columns()
         columns.update(representative_entry_id=None, created_at=now, updated_at=now, version=1)
         rows.append(columns)
-    return dict(zip(founders, insert_returning_ids(session, STORIES, rows), strict=True))
+    ids = insert_returning_ids(session, STORIES, rows)
+    return dict(zip(founders, ids, strict=True)), states
 
 
 def _member(
@@ -310,12 +321,10 @@ def _write_bands_and_merges(
 def _finish_new_stories(
     session: Session,
     source: Source,
-    now: datetime,
-    context: Any,
     items: Sequence[tuple[_Prepared, NewEntry | ChangedEntry]],
     founded: dict[int, int],
+    states: dict[int, StoryState],
     single: Sequence[int],
-    story_ids: Sequence[int],
 ) -> None:
     """Representative, places and search document of stories with one entry of this batch.
 
@@ -338,9 +347,7 @@ def _finish_new_stories(
     places: dict[int, tuple[list[str], datetime]] = {}
     documents: list[tuple[int, str, str]] = []
     for index in single:
-        prepared, item = items[index]
-        member = _member(source, prepared, item, now, 0)
-        state = compute_story(context, [member], {0: prepared.decision})
+        prepared, state = items[index][0], states[index]
         story_id = founded[index]
         if state.places:
             places[story_id] = (state.places, state.sort_at)
