@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from feedhub.db import Database, current_heads, script_heads, upgrade
+from feedhub.db import (
+    Database,
+    SQLiteTooOld,
+    check_sqlite_version,
+    current_heads,
+    script_heads,
+    upgrade,
+)
 from feedhub.models import Category, Source
 
 
@@ -36,3 +44,9 @@ def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_an_sqlite_without_returning_is_refused_with_the_reason() -> None:
+    check_sqlite_version((3, 35, 0))
+    with pytest.raises(SQLiteTooOld, match=r"SQLite 3\.31\.1 is too old: feedhub needs 3\.35\.0"):
+        check_sqlite_version((3, 31, 1))

@@ -402,8 +402,12 @@ def _set_instance(ctx: click.Context, param: click.Parameter, value: str | None)
 
 def _create_app() -> Flask:
     from feedhub import create_app
+    from feedhub.db import SQLiteTooOld
 
-    return create_app()
+    try:
+        return create_app()
+    except SQLiteTooOld as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(name="feedhub", help="feedhub: feed aggregator and reader server.")

@@ -8,6 +8,7 @@ through psycopg 3.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +46,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+MIN_SQLITE = (3, 35, 0)  # RETURNING and MATERIALIZED common table expressions
+
+
+class SQLiteTooOld(RuntimeError):
+    """Python's sqlite3 module is built against an SQLite without features we use."""
+
+
+def check_sqlite_version(version: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+    if version < MIN_SQLITE:
+        raise SQLiteTooOld(
+            f"SQLite {'.'.join(map(str, version))} is too old: feedhub needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer (use a newer Python build, or PostgreSQL)"
+        )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        check_sqlite_version()
         db = parsed.database
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
