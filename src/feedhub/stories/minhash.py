@@ -47,6 +47,6 @@ def signature(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
         + ((mid & _LOW29) << _U64(32))
         + _fold61(_A_LO * x_lo)
     )  # four terms below 2^61 + 8 each: no overflow
-    products = _below_p(_below_p(_fold61(total)))
+    products = _below_p(_fold61(total))  # _fold61(total) <= p + 3
     values = _below_p(products + _B)
     return tuple(values.min(axis=1).tolist())
