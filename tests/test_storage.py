@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from feedhub.cli import main
 from feedhub.db import (
     Database,
     SQLiteTooOld,
@@ -50,3 +55,17 @@ def test_an_sqlite_without_returning_is_refused_with_the_reason() -> None:
     check_sqlite_version((3, 35, 0))
     with pytest.raises(SQLiteTooOld, match=r"SQLite 3\.31\.1 is too old: feedhub needs 3\.35\.0"):
         check_sqlite_version((3, 31, 1))
+
+
+@pytest.mark.parametrize("args", [["stats", "--json"], ["users", "list"]])
+def test_the_cli_names_a_too_old_sqlite_in_one_line(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FEEDHUB_DATABASE_URL", raising=False)
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    result = CliRunner().invoke(main, ["--instance", str(tmp_path), *args])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: SQLite 3.31.1 is too old: feedhub needs 3.35.0 or newer "
+        "(use a newer Python build, or PostgreSQL)"
+    )

@@ -53,7 +53,8 @@ class SQLiteTooOld(RuntimeError):
     """Python's sqlite3 module is built against an SQLite without features we use."""
 
 
-def check_sqlite_version(version: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+def check_sqlite_version(version: tuple[int, int, int] | None = None) -> None:
+    version = version or sqlite3.sqlite_version_info
     if version < MIN_SQLITE:
         raise SQLiteTooOld(
             f"SQLite {'.'.join(map(str, version))} is too old: feedhub needs "

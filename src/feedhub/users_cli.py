@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedhub.config import Settings
-from feedhub.db import Database, upgrade
+from feedhub.db import Database, SQLiteTooOld, upgrade
 from feedhub.models import User
 from feedhub.users import (
     UserError,
@@ -38,7 +38,10 @@ def _database() -> tuple[Database, bool]:
     if has_app_context() and "feedhub" in current_app.extensions:
         db: Database = current_app.extensions["feedhub"].db
         return db, False
-    return Database(Settings.load().effective_database_url), True
+    try:
+        return Database(Settings.load().effective_database_url), True
+    except SQLiteTooOld as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager

@@ -64,15 +64,21 @@ _HREF_RE = re.compile(rb"\bhref\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _BOM = b"\xef\xbb\xbf"
 
 
+_MAX_CACHED_JOIN = 2048  # characters of both arguments; longer ones are joined uncached
+
+
 def _memoized(join: Callable[..., str]) -> Callable[..., str]:
     cached = functools.lru_cache(maxsize=4096)(join)
 
     @functools.wraps(join)
-    def memoized(*args: Any) -> str:
-        try:
-            return cached(*args)
-        except TypeError:  # an unhashable argument: join it the slow way
+    def memoized(*args: Any, **kwargs: Any) -> str:
+        # only short strings are cached: a hostile feed's megabyte-long link must
+        # not stay pinned in a parse worker's memory for its lifetime
+        if kwargs or not all(isinstance(a, str | None) for a in args):
+            return join(*args, **kwargs)
+        if sum(len(a) for a in args if a) > _MAX_CACHED_JOIN:
             return join(*args)
+        return cached(*args)
 
     return memoized
 
