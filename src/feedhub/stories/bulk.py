@@ -1,4 +1,4 @@
-"""The two statements of the stories stage that move many small rows per poll.
+"""The statements of the stories stage that move many small rows per poll.
 
 A poll writes about 21 LSH band rows per entry and probes the band index with
 as many keys, each in its own time window. Rows carry the day of their time and
@@ -12,7 +12,8 @@ costs more than the database work, so both statements go to the database with
 one array parameter: a JSON array read by ``json_each`` on SQLite, typed arrays
 read by ``unnest`` on PostgreSQL. Times are bound the way
 :class:`feedhub.models.UTCDateTime` stores them (naive UTC; on SQLite the same
-text format SQLAlchemy writes).
+text format SQLAlchemy writes). New entries and stories go in one multi-row
+INSERT each (``insert_returning_ids``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
+
+from feedhub.db import session_is_sqlite
 
 _SQLITE_INSERT = text(
     "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
@@ -102,10 +105,6 @@ def _sqlite_time(value: datetime) -> str:
     return _naive_utc(value).isoformat(sep=" ", timespec="microseconds")
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def insert_returning_ids(
     session: Session, table: Table, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
@@ -122,7 +121,7 @@ def insert_returning_ids(
     """
     if not rows:
         return []
-    if _is_sqlite(session):
+    if session_is_sqlite(session):
         return sorted(session.execute(insert(table).returning(table.c.id), rows).scalars())
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.execute(statement, rows).scalars())
@@ -132,7 +131,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     """Insert LSH band rows in one statement."""
     if not rows:
         return
-    if _is_sqlite(session):
+    if session_is_sqlite(session):
         # a poll's rows share a few times: format each once
         columns = {at: (_sqlite_time(at), band_day(at)) for at in {r[2] for r in rows}}
         payload = json.dumps([[key, entry, *columns[at]] for key, entry, at in rows])
@@ -159,7 +158,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         return []
     windows = {window: _day_groups(*window) for window in {(p[2], p[3]) for p in probes}}
     seeks = [(i, key, lo, hi, group) for i, key, lo, hi in probes for group in windows[(lo, hi)]]
-    if _is_sqlite(session):
+    if session_is_sqlite(session):
         stamps = {at: _sqlite_time(at) for window in windows for at in window}
         payload = json.dumps(
             [[i, key, stamps[lo], stamps[hi], *group] for i, key, lo, hi, group in seeks]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import column, delete, table, text
 from sqlalchemy.orm import Session
 
+from feedhub.db import session_is_sqlite
 from feedhub.stories.search_query import highlight_terms, query_words, search_stories
 from feedhub.stories.stemming import stem_text
 
@@ -35,10 +36,6 @@ _TAG = re.compile(r"<[^>]*>")
 
 _fts = table("story_fts", column("rowid"), column("body"))
 _pg = table("story_search", column("story_id"), column("document"))
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 def html_to_text(markup: str) -> str:
@@ -89,7 +86,7 @@ def index_documents(session: Session, documents: Sequence[tuple[int, str, str]])
     """
     if not documents:
         return
-    if _is_sqlite(session):
+    if session_is_sqlite(session):
         session.execute(delete(_fts).where(_fts.c.rowid.in_([d[0] for d in documents])))
         session.execute(_FTS_INSERT, [{"id": d[0], "stemmed": d[2]} for d in documents])
         return
@@ -100,7 +97,7 @@ def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:
     ids = list(story_ids)
     if not ids:
         return
-    if _is_sqlite(session):
+    if session_is_sqlite(session):
         session.execute(delete(_fts).where(_fts.c.rowid.in_(ids)))
     else:
         session.execute(delete(_pg).where(_pg.c.story_id.in_(ids)))

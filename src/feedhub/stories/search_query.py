@@ -56,6 +56,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from feedhub.db import session_is_sqlite
 from feedhub.models import Entry, Story, StoryPlace
 from feedhub.stories.stemming import stem
 from feedhub.stories.text import fold
@@ -140,7 +141,7 @@ class _Matcher:
     """The words as SQL for one dialect: the set of matching ids, or a test for one story."""
 
     def __init__(self, session: Session, words: Sequence[str]) -> None:
-        self.sqlite = _is_sqlite(session)
+        self.sqlite = session_is_sqlite(session)
         if self.sqlite:
             self._fts5 = fts5_expression(words)
         else:
@@ -193,15 +194,11 @@ def _unindexed(
     return UnaryExpression(expr, operator=custom_op("+"), type_=expr.type)
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def _story_conditions(
     session: Session, filters: SearchFilters, *, indexed: bool
 ) -> list[ColumnElement[bool]]:
     """The filters on the stories row itself (hidden, category, dates, page key)."""
-    plain = indexed or not _is_sqlite(session)
+    plain = indexed or not session_is_sqlite(session)
 
     def col(attr: QueryableAttribute[Any]) -> ColumnElement[Any]:
         return attr.expression if plain else _unindexed(True, attr)
@@ -242,7 +239,7 @@ def _rank_candidates(
     way round, so the cost follows their number. PostgreSQL gets them as an
     array built once, whose size the planner cannot misjudge into a walk.
     """
-    sqlite = _is_sqlite(session)
+    sqlite = session_is_sqlite(session)
     if sqlite:
         driver: ColumnElement[bool] = Story.id.in_(candidates)
     else:
@@ -308,7 +305,7 @@ def _walk_newest(
             return []  # no story passes the filters
     walk = base.where(matcher.test(Story.id, within))
     if filters.source_id is not None:
-        walk = walk.where(_source_test(_is_sqlite(session), filters.source_id))
+        walk = walk.where(_source_test(session_is_sqlite(session), filters.source_id))
     if edge is not None:
         walk = walk.where(key >= tuple_(_naive(edge[0]), edge[1]))
     found = [row[1] for row in session.execute(walk.order_by(*order).limit(limit))]
