@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from feedhub.config import Settings
 from feedhub.db import Database
+from feedhub.ingest import parse_worker
 from feedhub.ingest import poller as poller_mod
 from feedhub.ingest.poller import Poller, PollerBusy, poll_once, poll_source_now
 from feedhub.ingest.sources import add_source
@@ -116,8 +117,8 @@ def test_unchanged_body_is_not_reparsed(
     add(feed_server.add("/feed", body=rss(items(3)), headers={"ETag": '"v1"'}, conditional=False))
     poll_once(db, settings)
     parsed: list[str] = []
-    real = poller_mod._parse
-    monkeypatch.setattr(poller_mod, "_parse", lambda b, h, u: parsed.append(u) or real(b, h, u))
+    real = poller_mod.parse_feed
+    monkeypatch.setattr(poller_mod, "parse_feed", lambda b, h, u: parsed.append(u) or real(b, h, u))
     make_due(db)
     summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
     assert summary.unchanged == 1 and parsed == []
@@ -486,4 +487,4 @@ def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Setti
         worker_niceness = pool.submit(os.nice, 0).result(timeout=60)
     finally:
         poller.close()
-    assert worker_niceness == min(19, os.nice(0) + poller_mod.PARSE_NICENESS)
+    assert worker_niceness == min(19, os.nice(0) + parse_worker.PARSE_NICENESS)

@@ -14,7 +14,6 @@ sources come back. On SQLite one poller runs at a time (a lock row).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -44,13 +43,12 @@ from feedhub.db import Database
 from feedhub.ingest import scheduler
 from feedhub.ingest.fetch import Fetcher
 from feedhub.ingest.outcome import Decision, SourceState, decide
-from feedhub.ingest.parse import process_feed
+from feedhub.ingest.parse_worker import lower_priority, parse_feed
 from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
 from feedhub.models import Fetch, PollerLock, Source, SourceEvent, utcnow
-from feedhub.stories.features import prepare_feed
 
 log = logging.getLogger(__name__)
 
@@ -134,26 +132,6 @@ def parse_processes(settings: Settings) -> int:
     return cores if cores >= 2 else 0
 
 
-PARSE_NICENESS = 5
-
-
-def _lower_priority() -> None:
-    """Parse workers yield the CPU to the process that stores (and serves pages).
-
-    With as many workers as cores, the storing main thread competed with them
-    for a core and, being one serial stage, set the pace of the whole poll.
-    """
-    with contextlib.suppress(OSError):  # not permitted: equal priority is still correct
-        os.nice(PARSE_NICENESS)
-
-
-def _parse(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
-    started = time.process_time()
-    feed = process_feed(body, headers, url)
-    prepare_feed(feed)  # the stories stage's text work, here in the worker
-    return feed, time.process_time() - started
-
-
 class Poller:
     """One poller process: owns a Fetcher, a thread pool and (maybe) a process pool."""
 
@@ -178,7 +156,7 @@ class Poller:
             self._parse_pool = ProcessPoolExecutor(
                 max_workers=n,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=lower_priority,
             )
         return self._parse_pool
 
@@ -335,12 +313,14 @@ class Poller:
                     headers = dict(outcome.result.headers)
                     pool = self.parse_pool()  # started on first need: 304 rounds skip it
                     if pool is not None:
-                        pending[pool.submit(_parse, body, headers, outcome.result.final_url)] = (
+                        pending[
+                            pool.submit(parse_feed, body, headers, outcome.result.final_url)
+                        ] = (
                             "parse",
                             outcome,
                         )
                         continue
-                    outcome.feed, outcome.parse_seconds = _parse(
+                    outcome.feed, outcome.parse_seconds = parse_feed(
                         body, headers, outcome.result.final_url
                     )
                 self._finish(outcome, summary, progress)

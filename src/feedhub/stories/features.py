@@ -14,10 +14,10 @@ import struct
 from dataclasses import dataclass
 
 from feedhub.ingest.records import EntryData, FeedData
+from feedhub.ingest.sanitize import html_to_text
 from feedhub.stories.fingerprint import fingerprint, fingerprint_of, title_words, title_words_of
 from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
 from feedhub.stories.places import extract_dateline, split_places
-from feedhub.stories.search import html_to_text
 from feedhub.stories.sponsored import detect_sponsored
 from feedhub.stories.stemming import stem_text
 from feedhub.stories.text import content_of, drop_truncated_tail, tokens

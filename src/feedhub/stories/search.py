@@ -9,14 +9,13 @@ The queries live in ``feedhub.stories.search_query`` (re-exported here).
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import column, delete, table, text
 from sqlalchemy.orm import Session
 
 from feedhub.db import session_is_sqlite
+from feedhub.ingest.sanitize import html_to_text
 from feedhub.stories.search_query import highlight_terms, query_words, search_stories
 from feedhub.stories.stemming import stem_text
 
@@ -32,14 +31,9 @@ __all__ = [
 ]
 
 MAX_DOCUMENT_CHARS = 20_000
-_TAG = re.compile(r"<[^>]*>")
 
 _fts = table("story_fts", column("rowid"), column("body"))
 _pg = table("story_search", column("story_id"), column("document"))
-
-
-def html_to_text(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", markup))).strip()
 
 
 def document_text(

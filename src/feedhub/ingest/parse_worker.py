@@ -1,0 +1,37 @@
+"""What a parse worker process runs: feedparser, normalizing, the stories stage's text work.
+
+Kept apart from the poller so that a spawned worker imports only what parsing
+needs: the poller's module pulls in SQLAlchemy, the models and (through the
+package) Flask, about a second of CPU and 40 MB of memory per worker that
+parsing never uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from feedhub.ingest.parse import process_feed
+from feedhub.ingest.records import FeedData
+from feedhub.stories.features import prepare_feed
+
+PARSE_NICENESS = 5
+
+
+def lower_priority() -> None:
+    """Parse workers yield the CPU to the process that stores (and serves pages).
+
+    With as many workers as cores, the storing main thread competed with them
+    for a core and, being one serial stage, set the pace of the whole poll.
+    """
+    with contextlib.suppress(OSError):  # not permitted: equal priority is still correct
+        os.nice(PARSE_NICENESS)
+
+
+def parse_feed(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
+    """The parsed, prepared feed and the CPU seconds it took."""
+    started = time.process_time()
+    feed = process_feed(body, headers, url)
+    prepare_feed(feed)  # the stories stage's text work, here in the worker
+    return feed, time.process_time() - started
