@@ -9,9 +9,15 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from feedhub.db import Database, alembic_config, upgrade
+from feedhub.db import Database, alembic_config, session_is_sqlite, upgrade
 from feedhub.models import Entry, LshBand, Source
-from feedhub.stories.bulk import DAYS_PER_PROBE, band_day, band_hits, insert_bands
+from feedhub.stories.bulk import (
+    DAYS_PER_PROBE,
+    _days_with_rows,
+    band_day,
+    band_hits,
+    insert_bands,
+)
 
 TIMES = [
     datetime(1969, 12, 31, 23, 0),  # before the epoch: day 0
@@ -122,3 +128,36 @@ def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry
     with at_0009.engine.connect() as conn:
         days = dict(conn.execute(text("SELECT band_key, day FROM lsh_bands")).all())
     assert days == {key: band_day(at) for key, at in enumerate(TIMES)}
+
+
+def test_probes_of_different_widths_share_one_statement(db: Database, entry_id: int) -> None:
+    """One window holds rows on three days, another on one: the shorter probe row
+    repeats its day and both still count each matching row once."""
+    centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    offsets = [-48, 0, 48]  # hours: three days of the first window
+    with db.session() as session:
+        insert_bands(
+            session,
+            [(300 + n, entry_id, centre + timedelta(hours=h)) for n, h in enumerate(offsets)],
+        )
+    wide = (centre - timedelta(hours=72), centre + timedelta(hours=72))
+    narrow = (centre - timedelta(hours=1), centre + timedelta(hours=1))
+    with db.session() as session:
+        hits = band_hits(
+            session,
+            [(0, 300 + n, *wide) for n in range(len(offsets))] + [(1, 301, *narrow)],
+            best=5,
+        )
+    assert sorted(hits) == [(0, entry_id, 3), (1, entry_id, 1)]
+
+
+def test_a_window_without_band_rows_sends_no_probe(db: Database, entry_id: int) -> None:
+    centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(9, entry_id, centre)])
+    later = (centre + timedelta(days=30), centre + timedelta(days=36))
+    with db.session() as session:
+        assert band_hits(session, [(0, 9, *later)], best=5) == []
+        assert _days_with_rows(session, session_is_sqlite(session), {band_day(centre)}) == {
+            band_day(centre)
+        }

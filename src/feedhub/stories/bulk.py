@@ -5,7 +5,8 @@ as many keys, each in its own time window. Rows carry the day of their time and
 the index leads with it: a poll's inserts land in the few days around now, a
 small part of the index that stays in the page cache and leaves checkpoints
 few distinct pages to write, however many entries lie behind it. A probe seeks
-once per day of its window (one ``day IN (…)`` probe row for up to seven days).
+once per day of its window that holds rows (one ``day IN (…)`` probe row for up
+to seven days).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work, so both statements go to the database with
@@ -18,12 +19,13 @@ INSERT each (``insert_returning_ids``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, TextClause, insert, text
 from sqlalchemy.orm import Session
 
 from feedhub.db import session_is_sqlite
@@ -39,38 +41,56 @@ _PG_INSERT = text(
     "CAST(:ats AS timestamp[]), CAST(:days AS integer[]))"
 )
 DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
-_DAY_COLUMNS = [f"d{n}" for n in range(DAYS_PER_PROBE)]
-_DAYS_IN = f"b.day IN ({', '.join('q.' + d for d in _DAY_COLUMNS)})"
-# The probes are materialized first: inlined, every comparison with q.k, q.lo, q.d0 …
-# re-ran json_extract on the probe's JSON text, once per index seek, and that cost as
-# much as the seeks. CROSS JOIN keeps the probes as the outer loop, so each probe is
-# one index range scan per day of ix_lsh_bands_day_key (day, band_key, at, entry_id);
-# only each entry's best candidates (most hits, then the newest) come back.
-_SQLITE_HITS = text(
-    "WITH q AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS i, "
-    "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
-    "json_extract(value, '$[3]') AS hi, "
-    + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(_DAY_COLUMNS))
-    + " FROM json_each(:probes)) "
-    "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
-    "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
-    "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    f"FROM q CROSS JOIN lsh_bands AS b WHERE {_DAYS_IN} "
-    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
-    "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
+_SQLITE_DAYS_WITH_ROWS = text(
+    "SELECT value FROM json_each(:days) "
+    "WHERE EXISTS (SELECT 1 FROM lsh_bands WHERE day = json_each.value)"
 )
-_PG_HITS = text(
-    "SELECT i, entry_id, hits FROM (SELECT q.i AS i, b.entry_id AS entry_id, "
-    "count(*) AS hits, row_number() OVER (PARTITION BY q.i "
-    "ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
-    "FROM unnest(CAST(:i AS integer[]), CAST(:k AS bigint[]), "
-    "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), "
-    + ", ".join(f"CAST(:{d} AS integer[])" for d in _DAY_COLUMNS)
-    + f") AS q(i, k, lo, hi, {', '.join(_DAY_COLUMNS)}) "
-    f"JOIN lsh_bands AS b ON {_DAYS_IN} "
-    "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
-    "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
+_PG_DAYS_WITH_ROWS = text(
+    "SELECT d FROM unnest(CAST(:days AS integer[])) AS d "
+    "WHERE EXISTS (SELECT 1 FROM lsh_bands WHERE day = d)"
 )
+
+
+@functools.cache
+def _hits_statement(sqlite: bool, days: int) -> TextClause:
+    """The probe statement for probe rows of *days* day columns (1 to DAYS_PER_PROBE).
+
+    The probes are materialized first on SQLite: inlined, every comparison with
+    q.k, q.lo, q.d0 … re-ran json_extract on the probe's JSON text, once per index
+    seek, and that cost as much as the seeks. CROSS JOIN keeps the probes as the
+    outer loop, so each probe is one index range scan per day of
+    ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's best
+    candidates (most hits, then the newest) come back.
+    """
+    columns = [f"d{n}" for n in range(days)]
+    days_in = f"b.day IN ({', '.join('q.' + d for d in columns)})"
+    ranked = (
+        "SELECT q.i AS i, b.entry_id AS entry_id, count(*) AS hits, "
+        "row_number() OVER (PARTITION BY q.i ORDER BY count(*) DESC, b.entry_id DESC) AS rank "
+    )
+    if sqlite:
+        return text(
+            "WITH q AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS i, "
+            "json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS lo, "
+            "json_extract(value, '$[3]') AS hi, "
+            + ", ".join(f"json_extract(value, '$[{n + 4}]') AS {d}" for n, d in enumerate(columns))
+            + " FROM json_each(:probes)) "
+            f"SELECT i, entry_id, hits FROM ({ranked}"
+            f"FROM q CROSS JOIN lsh_bands AS b WHERE {days_in} "
+            "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+            "GROUP BY q.i, b.entry_id) WHERE rank <= :best"
+        )
+    return text(
+        f"SELECT i, entry_id, hits FROM ({ranked}"
+        "FROM unnest(CAST(:i AS integer[]), CAST(:k AS bigint[]), "
+        "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), "
+        + ", ".join(f"CAST(:{d} AS integer[])" for d in columns)
+        + f") AS q(i, k, lo, hi, {', '.join(columns)}) "
+        f"JOIN lsh_bands AS b ON {days_in} "
+        "AND b.band_key = q.k AND b.at >= q.lo AND b.at <= q.hi "
+        "GROUP BY q.i, b.entry_id) AS ranked WHERE rank <= :best"
+    )
+
 
 BandRow = tuple[int, int, datetime]  # band key, entry id, at
 Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, until
@@ -89,11 +109,24 @@ def band_day(at: datetime) -> int:
     return max(0, (_naive_utc(at) - _EPOCH) // _DAY)
 
 
-def _day_groups(low: datetime, high: datetime) -> list[tuple[int, ...]]:
-    """The days from *low* to *high* in groups of DAYS_PER_PROBE, the last padded."""
-    days = list(range(band_day(low), band_day(high) + 1))
-    groups = [days[n : n + DAYS_PER_PROBE] for n in range(0, len(days), DAYS_PER_PROBE)]
-    return [tuple(g + [g[-1]] * (DAYS_PER_PROBE - len(g))) for g in groups]
+def _day_groups(low: datetime, high: datetime, present: set[int]) -> list[tuple[int, ...]]:
+    """The days from *low* to *high* that hold band rows, in groups of DAYS_PER_PROBE."""
+    days = [d for d in range(band_day(low), band_day(high) + 1) if d in present]
+    return [tuple(days[n : n + DAYS_PER_PROBE]) for n in range(0, len(days), DAYS_PER_PROBE)]
+
+
+def _days_with_rows(session: Session, sqlite: bool, days: set[int]) -> set[int]:
+    """Which of *days* hold band rows: one index seek per day.
+
+    A window reaches 72 hours past an entry's time, and a new entry's time is
+    about now: three of its seven days lie in the future and hold nothing. Each
+    probe would still seek each of them; asking once per poll costs a seek per day.
+    """
+    if sqlite:
+        rows = session.execute(_SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
+    else:
+        rows = session.execute(_PG_DAYS_WITH_ROWS, {"days": sorted(days)})
+    return {int(day) for (day,) in rows}
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -156,14 +189,27 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     """
     if not probes:
         return []
-    windows = {window: _day_groups(*window) for window in {(p[2], p[3]) for p in probes}}
+    sqlite = session_is_sqlite(session)
+    spans = {(p[2], p[3]) for p in probes}
+    wanted = {d for lo, hi in spans for d in range(band_day(lo), band_day(hi) + 1)}
+    present = _days_with_rows(session, sqlite, wanted)
+    windows = {window: _day_groups(*window, present) for window in spans}
     seeks = [(i, key, lo, hi, group) for i, key, lo, hi in probes for group in windows[(lo, hi)]]
-    if session_is_sqlite(session):
+    if not seeks:
+        return []
+    # every probe row has as many day columns as the longest group; shorter ones repeat a day
+    width = max(len(s[4]) for s in seeks)
+    seeks = [
+        (i, key, lo, hi, group + group[-1:] * (width - len(group)))
+        for i, key, lo, hi, group in seeks
+    ]
+    statement = _hits_statement(sqlite, width)
+    if sqlite:
         stamps = {at: _sqlite_time(at) for window in windows for at in window}
         payload = json.dumps(
             [[i, key, stamps[lo], stamps[hi], *group] for i, key, lo, hi, group in seeks]
         )
-        result = session.execute(_SQLITE_HITS, {"probes": payload, "best": best})
+        result = session.execute(statement, {"probes": payload, "best": best})
     else:
         params: dict[str, object] = {
             "i": [s[0] for s in seeks],
@@ -172,7 +218,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
             "hi": [_naive_utc(s[3]) for s in seeks],
             "best": best,
         }
-        for n, column in enumerate(_DAY_COLUMNS):
-            params[column] = [s[4][n] for s in seeks]
-        result = session.execute(_PG_HITS, params)
+        for n in range(width):
+            params[f"d{n}"] = [s[4][n] for s in seeks]
+        result = session.execute(statement, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
