@@ -9,9 +9,10 @@ once per day of its window that holds rows (one ``day IN (…)`` probe row for u
 to seven days).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
-costs more than the database work, so both statements go to the database with
-one array parameter: a JSON array read by ``json_each`` on SQLite, typed arrays
-read by ``unnest`` on PostgreSQL. Times are bound the way
+costs more than the database work. Band rows go to SQLite through the
+driver's own executemany (plain tuples, nothing processed per row) and to
+PostgreSQL as typed arrays read by ``unnest``; the probe rows go in one array
+parameter, a JSON array read by ``json_each`` on SQLite. Times are bound the way
 :class:`feedhub.models.UTCDateTime` stores them (naive UTC; on SQLite the same
 text format SQLAlchemy writes). New entries and stories go in one multi-row
 INSERT each (``insert_returning_ids``).
@@ -30,11 +31,7 @@ from sqlalchemy.orm import Session
 
 from feedhub.db import session_is_sqlite
 
-_SQLITE_INSERT = text(
-    "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:rows)"
-)
+_SQLITE_INSERT = "INSERT INTO lsh_bands (band_key, entry_id, at, day) VALUES (?, ?, ?, ?)"
 _PG_INSERT = text(
     "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
@@ -165,10 +162,12 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     if not rows:
         return
     if session_is_sqlite(session):
-        # a poll's rows share a few times: format each once
+        # the driver's own executemany: no bind processing per row, no JSON to parse;
+        # a poll's rows share a few times, so each is formatted once
         columns = {at: (_sqlite_time(at), band_day(at)) for at in {r[2] for r in rows}}
-        payload = json.dumps([[key, entry, *columns[at]] for key, entry, at in rows])
-        session.execute(_SQLITE_INSERT, {"rows": payload})
+        session.connection().exec_driver_sql(
+            _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
+        )
         return
     session.execute(
         _PG_INSERT,
