@@ -192,24 +192,27 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     spans = {(p[2], p[3]) for p in probes}
     wanted = {d for lo, hi in spans for d in range(band_day(lo), band_day(hi) + 1)}
     present = _days_with_rows(session, sqlite, wanted)
-    windows = {window: _day_groups(*window, present) for window in spans}
-    seeks = [(i, key, lo, hi, group) for i, key, lo, hi in probes for group in windows[(lo, hi)]]
-    if not seeks:
+    groups = {window: _day_groups(*window, present) for window in spans}
+    width = max((len(g) for gs in groups.values() for g in gs), default=0)
+    if not width:
         return []
     # every probe row has as many day columns as the longest group; shorter ones repeat a day
-    width = max(len(s[4]) for s in seeks)
-    seeks = [
-        (i, key, lo, hi, group + group[-1:] * (width - len(group)))
-        for i, key, lo, hi, group in seeks
-    ]
+    padded = {w: [g + g[-1:] * (width - len(g)) for g in gs] for w, gs in groups.items()}
     statement = _hits_statement(sqlite, width)
     if sqlite:
-        stamps = {at: _sqlite_time(at) for window in windows for at in window}
-        payload = json.dumps(
-            [[i, key, stamps[lo], stamps[hi], *group] for i, key, lo, hi, group in seeks]
+        # the constant tail of each window's probe rows is encoded once, not per key
+        tails = {
+            (lo, hi): ["," + json.dumps([_sqlite_time(lo), _sqlite_time(hi), *g])[1:] for g in gs]
+            for (lo, hi), gs in padded.items()
+        }
+        payload = (
+            "["
+            + ",".join(f"[{i},{key}{tail}" for i, key, lo, hi in probes for tail in tails[(lo, hi)])
+            + "]"
         )
         result = session.execute(statement, {"probes": payload, "best": best})
     else:
+        seeks = [(i, k, lo, hi, g) for i, k, lo, hi in probes for g in padded[(lo, hi)]]
         params: dict[str, object] = {
             "i": [s[0] for s in seeks],
             "k": [s[1] for s in seeks],
