@@ -107,6 +107,21 @@ def test_a_long_wal_is_truncated_by_the_thread(
         assert checkpointer.truncations > 0
 
 
+def test_the_last_holder_leaving_truncates_a_long_wal(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final checkpoint does not wait for a quiet interval: the writes are over."""
+    monkeypatch.setattr(wal, "TRUNCATE_PAGES", 1000)
+    sqlite_db.checkpoint_interval = 3600  # no checkpoint but the final one
+    with sqlite_db.background_checkpoints():
+        checkpointer = sqlite_db._checkpointer
+        assert checkpointer is not None
+        _write_blobs(sqlite_db)
+        assert _wal_pages(sqlite_db) > 1000
+    assert checkpointer.truncations == 1
+    assert _wal_pages(sqlite_db) == 0
+
+
 def test_holders_are_counted(sqlite_db: Database) -> None:
     sqlite_db.hold_background_checkpoints()
     sqlite_db.hold_background_checkpoints()
@@ -139,3 +154,20 @@ def test_only_sqlite_files_get_a_checkpoint_thread(db: Database) -> None:
     with memory.background_checkpoints():
         assert memory._checkpointer is None
     memory.dispose()
+
+
+@pytest.mark.parametrize(
+    ("busy", "log", "done", "previous", "truncate"),
+    [
+        (0, 20_000, 20_000, 20_000, True),  # long, all copied, no commit since last time
+        (0, 20_000, 20_000, 19_000, False),  # commits keep coming: a poll is running
+        (0, 20_000, 19_000, 20_000, False),  # not all copied
+        (1, 20_000, 20_000, 20_000, False),  # a reader or writer held it back
+        (0, 500, 500, 500, False),  # short
+    ],
+)
+def test_the_thread_truncates_a_long_log_only_once_writes_pause(
+    busy: int, log: int, done: int, previous: int, truncate: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wal, "TRUNCATE_PAGES", 10_000)
+    assert wal.should_truncate(busy, log, done, previous) is truncate

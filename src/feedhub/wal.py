@@ -13,9 +13,10 @@ only when the WAL has grown past ``FALLBACK_PAGES`` (the thread fell behind,
 say because a long read kept it from finishing); a daemon thread runs a
 PASSIVE checkpoint, which never blocks readers or writers, every ``interval``
 seconds. A PASSIVE checkpoint never rewinds the WAL while commits keep coming,
-so once the log passes ``TRUNCATE_PAGES`` the thread asks for a TRUNCATE
-checkpoint: it holds writers back for a moment (at most ``TRUNCATE_WAIT_MS``
-waiting for them, then it gives up until next time) and leaves an empty WAL.
+so once the log passes ``TRUNCATE_PAGES`` and the writes have paused (the log
+did not grow since the last checkpoint, which copied all of it), the thread
+asks for a TRUNCATE checkpoint: it holds writers back for a moment (at most
+``TRUNCATE_WAIT_MS`` waiting for them, then it gives up until next time) and leaves an empty WAL.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ TRUNCATE_PAGES = 10_000  # ~40 MB of WAL
 TRUNCATE_WAIT_MS = 200
 
 
+def should_truncate(busy: int, log: int, done: int, previous_log: int) -> bool:
+    """Whether to follow a PASSIVE checkpoint (its *busy*, *log* and *done* frames)
+    with a TRUNCATE, given the log's length at the previous checkpoint.
+
+    Only once the writes have paused: the log has not grown for a whole interval
+    and the passive checkpoint copied all of it. While a poll commits, a
+    TRUNCATE takes the write lock for the copy and the fsync of whatever came in
+    since, and the poller's next write waited in SQLite's busy handler: 5 ms on
+    average per 40-entry poll in a cold poll of 200 feeds, 5 % of its wall time.
+    """
+    return not busy and log >= TRUNCATE_PAGES and done == log and log == previous_log
+
+
 class WalCheckpointer:
     """A thread that checkpoints one SQLite database file until stopped."""
 
@@ -40,6 +54,7 @@ class WalCheckpointer:
         self.interval = interval
         self.checkpoints = 0
         self.truncations = 0
+        self._frames = -1  # WAL frames at the last checkpoint
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
@@ -62,18 +77,21 @@ class WalCheckpointer:
             conn.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
             while True:
                 stopping = self._stop.wait(self.interval)
-                self._checkpoint(conn)
+                self._checkpoint(conn, final=stopping)
                 if stopping:
                     return
         finally:
             conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+    def _checkpoint(self, conn: sqlite3.Connection, *, final: bool = False) -> None:
+        """A PASSIVE checkpoint, and a TRUNCATE when the writes paused (or the last holder left)."""
         try:
-            busy, log, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            # not "log": that is this module's logger, used below
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
-            if not busy and log >= TRUNCATE_PAGES:
-                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            previous, self._frames = (frames if final else self._frames), frames
+            if should_truncate(busy, frames, done, previous):
+                busy, _frames, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                 self.truncations += 0 if busy else 1
         except sqlite3.Error as exc:  # e.g. the file went away; the writers fall back
             log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
