@@ -163,6 +163,23 @@ def test_lead_is_plain_text_of_the_summary() -> None:
     assert entry.lead == "Koblenz. Es geht los."
 
 
+def test_content_text_is_the_whole_text_of_the_content() -> None:
+    entry = normalize_rss(
+        "<title>T</title>"
+        "<description>&lt;p&gt;Koblenz. Es geht los.&lt;/p&gt;</description>"
+        "<content:encoded><![CDATA[<p>Anderer <b>Text</b> &amp; mehr</p>]]></content:encoded>"
+    )
+    assert entry.lead == "Koblenz. Es geht los."
+    assert entry.content_text == "Anderer Text & mehr"
+
+
+def test_without_content_the_text_is_the_description_uncut() -> None:
+    words = " ".join(f"Wort{i:03d}" for i in range(200))
+    entry = normalize_rss(f"<title>T</title><description>&lt;p&gt;{words}&lt;/p&gt;</description>")
+    assert entry.content_text == words
+    assert entry.lead.endswith("…") and words.startswith(entry.lead[:-1])
+
+
 def test_lead_is_cut_at_a_word_boundary() -> None:
     words = " ".join(f"Wort{i:03d}" for i in range(200))
     lead = make_lead(f"<p>{words}</p>", "")

@@ -95,8 +95,15 @@ def _truncate_words(text: str, limit: int) -> str:
 def make_lead(summary_html: str, content_html: str, limit: int = LEAD_LENGTH) -> str:
     """Plain-text lead: the summary's text (else the content's), cut at a word
     boundary before ``limit`` characters, with an ellipsis when cut."""
-    text = html_to_text(summary_html) or html_to_text(content_html)
-    return _truncate_words(text, limit)
+    return _lead_and_text(summary_html, content_html, limit)[0]
+
+
+def _lead_and_text(summary_html: str, content_html: str, limit: int) -> tuple[str, str]:
+    """The lead and the content's plain text; RSS gives one description for both,
+    and its text is taken once."""
+    summary_text = html_to_text(summary_html)
+    content_text = summary_text if content_html == summary_html else html_to_text(content_html)
+    return _truncate_words(summary_text or content_text, limit), content_text
 
 
 def clean_date(parsed: Any, now: datetime) -> datetime | None:
@@ -316,6 +323,7 @@ def normalize_entry(
     updated = _first_date(entry, ("updated_parsed",), now)
 
     canonical = canonical_url(original or link)
+    lead, content_text = _lead_and_text(summary, content, LEAD_LENGTH)
     return EntryData(
         guid=_guid(entry),
         url=url,
@@ -324,7 +332,8 @@ def normalize_entry(
         author=_author(entry),
         summary=summary,
         content=content,
-        lead=make_lead(summary, content),
+        lead=lead,
+        content_text=content_text,
         published_at=published,
         updated_at=updated,
         feed_categories=_categories(entry),

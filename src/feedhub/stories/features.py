@@ -110,7 +110,8 @@ def prepare_entry(data: EntryData) -> None:
         )
         or ""
     )
-    data.content_text = html_to_text(data.content or data.summary)
+    # normalizing sets it; entries built by hand (tests, scripts) may not have it
+    data.content_text = data.content_text or html_to_text(data.content or data.summary)
     data.search_stems = (
         stem_text(data.title),
         stem_text(data.lead),
