@@ -124,14 +124,3 @@ def test_the_poller_process_does_not_load_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_a_parse_worker_loads_neither_the_web_nor_the_database_stack() -> None:
-    """A spawned worker imports what parsing needs, not Flask, SQLAlchemy or the models."""
-    code = (
-        "import sys, feedhub.ingest.parse_worker;"
-        "print(sorted(m for m in ('flask', 'sqlalchemy', 'feedhub.models', 'feedhub.app')"
-        " if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

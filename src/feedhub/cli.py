@@ -339,7 +339,7 @@ def serve_command(host: str, port: int, workers: int, no_poller: bool) -> None:
     poller: subprocess.Popen[bytes] | None = None
     if not no_poller:
         env = dict(os.environ, FEEDHUB_INSTANCE_PATH=str(rt.settings.instance_path))
-        poller = subprocess.Popen([sys.executable, "-m", "feedhub.cli", "poll"], env=env)
+        poller = subprocess.Popen([sys.executable, "-m", "feedhub", "poll"], env=env)
     click.echo(f"feedhub on http://{host}:{port}/ (poller: {'off' if no_poller else 'on'})")
     try:
         _gunicorn(str(rt.settings.instance_path), host, port, workers)

@@ -9,8 +9,10 @@ parsing never uses.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from feedhub.ingest.parse import process_feed
 from feedhub.ingest.records import FeedData
@@ -35,3 +37,16 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData
     feed = process_feed(body, headers, url)
     prepare_feed(feed)  # the stories stage's text work, here in the worker
     return feed, time.process_time() - started
+
+
+def new_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of *processes* parse workers, started fresh (spawn, not fork).
+
+    A spawned worker imports its parent's main module again: the console script
+    and ``python -m feedhub`` keep that light (see ``feedhub.__main__``).
+    """
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=lower_priority,
+    )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import random
 import socket
@@ -28,7 +27,6 @@ from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
@@ -43,7 +41,7 @@ from feedhub.db import Database
 from feedhub.ingest import scheduler
 from feedhub.ingest.fetch import Fetcher
 from feedhub.ingest.outcome import Decision, SourceState, decide
-from feedhub.ingest.parse_worker import lower_priority, parse_feed
+from feedhub.ingest.parse_worker import new_pool, parse_feed
 from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
@@ -153,11 +151,7 @@ class Poller:
     def parse_pool(self) -> Executor | None:
         n = parse_processes(self.settings)
         if n and self._parse_pool is None:
-            self._parse_pool = ProcessPoolExecutor(
-                max_workers=n,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=lower_priority,
-            )
+            self._parse_pool = new_pool(n)
         return self._parse_pool
 
     def close(self) -> None:
