@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,17 +159,39 @@ def test_only_sqlite_files_get_a_checkpoint_thread(db: Database) -> None:
 
 
 @pytest.mark.parametrize(
-    ("busy", "log", "done", "previous", "truncate"),
+    ("busy", "frames", "done", "previous", "final", "long_for", "truncate"),
     [
-        (0, 20_000, 20_000, 20_000, True),  # long, all copied, no commit since last time
-        (0, 20_000, 20_000, 19_000, False),  # commits keep coming: a poll is running
-        (0, 20_000, 19_000, 20_000, False),  # not all copied
-        (1, 20_000, 20_000, 20_000, False),  # a reader or writer held it back
-        (0, 500, 500, 500, False),  # short
+        (0, 20_000, 20_000, 20_000, False, 5, True),  # long, all copied, no commit since
+        (0, 20_000, 20_000, 19_000, False, 5, False),  # commits keep coming: a poll runs
+        (0, 20_000, 19_000, 20_000, False, 5, False),  # not all copied
+        (1, 20_000, 20_000, 20_000, False, 5, False),  # a reader or writer held it back
+        (0, 500, 500, 500, False, 0, False),  # short
+        (0, 20_000, 19_000, 19_000, True, 1, True),  # the last holder leaves
+        (0, 500, 400, 300, True, 0, False),  # ... but a short log stays
+        (0, 20_000, 19_000, 18_000, False, wal.MAX_LONG_CHECKPOINTS, True),  # writes never pause
     ],
 )
-def test_the_thread_truncates_a_long_log_only_once_writes_pause(
-    busy: int, log: int, done: int, previous: int, truncate: bool, monkeypatch: pytest.MonkeyPatch
+def test_when_the_thread_truncates(
+    busy: int,
+    frames: int,
+    done: int,
+    previous: int,
+    final: bool,
+    long_for: int,
+    truncate: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(wal, "TRUNCATE_PAGES", 10_000)
-    assert wal.should_truncate(busy, log, done, previous) is truncate
+    decision = wal.should_truncate(busy, frames, done, previous, final=final, long_for=long_for)
+    assert decision is truncate
+
+
+def test_a_failed_checkpoint_is_logged_and_the_thread_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpointer = wal.WalCheckpointer(str(tmp_path / "gone.sqlite3"))
+    conn = sqlite3.connect(tmp_path / "gone.sqlite3")
+    conn.close()
+    with caplog.at_level(logging.WARNING, logger="feedhub.wal"):
+        checkpointer._checkpoint(conn)  # a closed connection: sqlite3.ProgrammingError
+    assert "WAL checkpoint of" in caplog.text

@@ -13,10 +13,12 @@ only when the WAL has grown past ``FALLBACK_PAGES`` (the thread fell behind,
 say because a long read kept it from finishing); a daemon thread runs a
 PASSIVE checkpoint, which never blocks readers or writers, every ``interval``
 seconds. A PASSIVE checkpoint never rewinds the WAL while commits keep coming,
-so once the log passes ``TRUNCATE_PAGES`` and the writes have paused (the log
-did not grow since the last checkpoint, which copied all of it), the thread
-asks for a TRUNCATE checkpoint: it holds writers back for a moment (at most
-``TRUNCATE_WAIT_MS`` waiting for them, then it gives up until next time) and leaves an empty WAL.
+so once the log passes ``TRUNCATE_PAGES`` the thread asks for a TRUNCATE
+checkpoint, which leaves an empty WAL: when the writes have paused (see
+``should_truncate``), when the last holder leaves, or after 60 checkpoints (a
+minute at the default interval) of writes that never paused. A TRUNCATE holds
+writers back for a moment (the thread waits at most ``TRUNCATE_WAIT_MS`` for
+them, then gives up until next time).
 """
 
 from __future__ import annotations
@@ -33,17 +35,27 @@ TRUNCATE_PAGES = 10_000  # ~40 MB of WAL
 TRUNCATE_WAIT_MS = 200
 
 
-def should_truncate(busy: int, log: int, done: int, previous_log: int) -> bool:
-    """Whether to follow a PASSIVE checkpoint (its *busy*, *log* and *done* frames)
-    with a TRUNCATE, given the log's length at the previous checkpoint.
+MAX_LONG_CHECKPOINTS = 60  # truncate anyway after this many checkpoints over the limit
 
-    Only once the writes have paused: the log has not grown for a whole interval
-    and the passive checkpoint copied all of it. While a poll commits, a
-    TRUNCATE takes the write lock for the copy and the fsync of whatever came in
-    since, and the poller's next write waited in SQLite's busy handler: 5 ms on
-    average per 40-entry poll in a cold poll of 200 feeds, 5 % of its wall time.
+
+def should_truncate(
+    busy: int, frames: int, done: int, previous: int, *, final: bool = False, long_for: int = 0
+) -> bool:
+    """Whether to follow a PASSIVE checkpoint (its *busy* flag, *frames* in the log
+    and frames *done*) with a TRUNCATE; *previous* is the log's length at the
+    checkpoint before, *long_for* how many checkpoints in a row found it too long.
+
+    Only once the writes have paused (the log has not grown for a whole interval
+    and the passive checkpoint copied all of it), when the last holder leaves
+    (*final*), or when writes have not paused for MAX_LONG_CHECKPOINTS intervals.
+    While a poll commits, a TRUNCATE takes the write lock for the copy and the
+    fsync of whatever came in since, and the poller's next write waited in
+    SQLite's busy handler: 5 ms on average per 40-entry poll in a cold poll of
+    200 feeds, 5 % of its wall time.
     """
-    return not busy and log >= TRUNCATE_PAGES and done == log and log == previous_log
+    if busy or frames < TRUNCATE_PAGES:
+        return False
+    return final or long_for >= MAX_LONG_CHECKPOINTS or (done == frames == previous)
 
 
 class WalCheckpointer:
@@ -55,6 +67,7 @@ class WalCheckpointer:
         self.checkpoints = 0
         self.truncations = 0
         self._frames = -1  # WAL frames at the last checkpoint
+        self._long_for = 0  # checkpoints in a row that found the WAL too long
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
@@ -84,14 +97,16 @@ class WalCheckpointer:
             conn.close()
 
     def _checkpoint(self, conn: sqlite3.Connection, *, final: bool = False) -> None:
-        """A PASSIVE checkpoint, and a TRUNCATE when the writes paused (or the last holder left)."""
+        """A PASSIVE checkpoint, then a TRUNCATE when ``should_truncate`` says so."""
         try:
             # not "log": that is this module's logger, used below
             busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
-            previous, self._frames = (frames if final else self._frames), frames
-            if should_truncate(busy, frames, done, previous):
+            self._long_for = self._long_for + 1 if frames >= TRUNCATE_PAGES else 0
+            previous, self._frames = self._frames, frames
+            if should_truncate(busy, frames, done, previous, final=final, long_for=self._long_for):
                 busy, _frames, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                 self.truncations += 0 if busy else 1
+                self._long_for = self._long_for if busy else 0
         except sqlite3.Error as exc:  # e.g. the file went away; the writers fall back
             log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
