@@ -37,7 +37,6 @@ DERIVED = (
     "signature",
     "place",
     "sponsored_marker",
-    "content_text",
     "search_stems",
 )
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

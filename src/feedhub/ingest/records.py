@@ -73,7 +73,7 @@ class EntryData:
     signature: bytes = b""  # shingles, headline words, guard tokens (stored on the row)
     place: str = ""  # dateline place ("Rengsdorf/Puderbach")
     sponsored_marker: str = ""  # why the entry itself reads as sponsored; "" for news
-    content_text: str = ""  # plain text of content (or summary), for search and features
+    content_text: str = ""  # plain text of content (or summary), for the search document
     # stemmed search text of: title, lead, content_text, the place names
     search_stems: tuple[str, ...] = ()
 
