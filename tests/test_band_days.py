@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from feedhub.db import Database, alembic_config, session_is_sqlite, upgrade
 from feedhub.models import Entry, LshBand, Source
@@ -130,9 +131,30 @@ def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry
     assert days == {key: band_day(at) for key, at in enumerate(TIMES)}
 
 
-def test_probes_of_different_widths_share_one_statement(db: Database, entry_id: int) -> None:
-    """One window holds rows on three days, another on one: the shorter probe row
-    repeats its day and both still count each matching row once."""
+@pytest.fixture
+def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement sent to the database while the test runs, with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _probe_statements(sent: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [(sql, params) for sql, params in sent if "row_number()" in sql]
+
+
+def test_probes_of_different_widths_share_one_statement(
+    db: Database, entry_id: int, statements: list[tuple[str, Any]]
+) -> None:
+    """One window holds rows on three days, another on one: one statement with three
+    day columns, the shorter probe row repeating its day, each row counted once."""
     centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
     offsets = [-48, 0, 48]  # hours: three days of the first window
     with db.session() as session:
@@ -142,6 +164,7 @@ def test_probes_of_different_widths_share_one_statement(db: Database, entry_id: 
         )
     wide = (centre - timedelta(hours=72), centre + timedelta(hours=72))
     narrow = (centre - timedelta(hours=1), centre + timedelta(hours=1))
+    statements.clear()
     with db.session() as session:
         hits = band_hits(
             session,
@@ -149,15 +172,28 @@ def test_probes_of_different_widths_share_one_statement(db: Database, entry_id: 
             best=5,
         )
     assert sorted(hits) == [(0, entry_id, 3), (1, entry_id, 1)]
+    ((sql, _params),) = _probe_statements(statements)
+    assert "d2" in sql and "d3" not in sql
 
 
-def test_a_window_without_band_rows_sends_no_probe(db: Database, entry_id: int) -> None:
+def test_a_window_without_band_rows_sends_no_probe(
+    db: Database, entry_id: int, statements: list[tuple[str, Any]]
+) -> None:
     centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
     with db.session() as session:
         insert_bands(session, [(9, entry_id, centre)])
     later = (centre + timedelta(days=30), centre + timedelta(days=36))
+    statements.clear()
     with db.session() as session:
         assert band_hits(session, [(0, 9, *later)], best=5) == []
-        assert _days_with_rows(session, session_is_sqlite(session), {band_day(centre)}) == {
-            band_day(centre)
-        }
+    assert _probe_statements(statements) == []
+
+
+def test_only_days_that_hold_band_rows_are_probed(db: Database, entry_id: int) -> None:
+    centre = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(9, entry_id, centre)])
+    day = band_day(centre)
+    with db.session() as session:
+        found = _days_with_rows(session, session_is_sqlite(session), {day - 1, day, day + 1})
+    assert found == {day}

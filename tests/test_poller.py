@@ -120,7 +120,8 @@ def test_unchanged_body_is_not_reparsed(
     real = poller_mod.parse_feed
     monkeypatch.setattr(poller_mod, "parse_feed", lambda b, h, u: parsed.append(u) or real(b, h, u))
     make_due(db)
-    summary = poll_once(db, dataclasses.replace(settings, parse_processes=1))
+    # parsing in this process, where the patched function would see a re-parse
+    summary = poll_once(db, dataclasses.replace(settings, parse_processes=-1))
     assert summary.unchanged == 1 and parsed == []
 
 

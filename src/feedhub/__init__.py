@@ -18,5 +18,6 @@ def __getattr__(name: str) -> Any:
     if name == "create_app":
         from feedhub.app import create_app
 
+        globals()["create_app"] = create_app  # later lookups skip this function
         return create_app
     raise AttributeError(f"module 'feedhub' has no attribute {name!r}")

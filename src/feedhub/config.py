@@ -44,7 +44,7 @@ class Settings:
     max_redirects: int = 5
     max_per_host: int = 2
     fetch_workers: int = 16
-    parse_processes: int = 0  # 0: pick by core count
+    parse_processes: int = 0  # 0: pick by core count; negative: parse in the poller itself
     # scheduling
     default_interval: int = 30 * 60
     min_interval: int = 5 * 60

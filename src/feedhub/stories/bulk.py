@@ -106,9 +106,13 @@ def band_day(at: datetime) -> int:
     return max(0, (_naive_utc(at) - _EPOCH) // _DAY)
 
 
+def _days(low: datetime, high: datetime) -> range:
+    return range(band_day(low), band_day(high) + 1)
+
+
 def _day_groups(low: datetime, high: datetime, present: set[int]) -> list[tuple[int, ...]]:
     """The days from *low* to *high* that hold band rows, in groups of DAYS_PER_PROBE."""
-    days = [d for d in range(band_day(low), band_day(high) + 1) if d in present]
+    days = [d for d in _days(low, high) if d in present]
     return [tuple(days[n : n + DAYS_PER_PROBE]) for n in range(0, len(days), DAYS_PER_PROBE)]
 
 
@@ -117,7 +121,10 @@ def _days_with_rows(session: Session, sqlite: bool, days: set[int]) -> set[int]:
 
     A window reaches 72 hours past an entry's time, and a new entry's time is
     about now: three of its seven days lie in the future and hold nothing. Each
-    probe would still seek each of them; asking once per poll costs a seek per day.
+    probe would still seek each of them; asking once per probe statement costs a
+    seek per day. (On PostgreSQL the two are separate READ COMMITTED statements:
+    rows another poller commits in between on a day that had none are missed, as
+    rows committed after the probe statement began always were.)
     """
     if sqlite:
         rows = session.execute(_SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
@@ -158,7 +165,7 @@ def insert_returning_ids(
 
 
 def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
-    """Insert LSH band rows in one statement."""
+    """Insert LSH band rows: one executemany on SQLite, one statement on PostgreSQL."""
     if not rows:
         return
     if session_is_sqlite(session):
@@ -190,7 +197,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         return []
     sqlite = session_is_sqlite(session)
     spans = {(p[2], p[3]) for p in probes}
-    wanted = {d for lo, hi in spans for d in range(band_day(lo), band_day(hi) + 1)}
+    wanted = {d for lo, hi in spans for d in _days(lo, hi)}
     present = _days_with_rows(session, sqlite, wanted)
     groups = {window: _day_groups(*window, present) for window in spans}
     width = max((len(g) for gs in groups.values() for g in gs), default=0)
