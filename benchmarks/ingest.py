@@ -310,6 +310,42 @@ def cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+class ChildPeak:
+    """The largest VmHWM of this process's children (the parse workers), sampled.
+
+    ru_maxrss of RUSAGE_CHILDREN is no use here: a spawned worker is forked from
+    this process before it execs Python, and Linux keeps that moment's RSS (this
+    whole process) as the child's peak.
+    """
+
+    def __init__(self) -> None:
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        tasks = Path(f"/proc/{os.getpid()}/task")
+        while not self._stop.wait(0.1):
+            try:  # children of any thread: the pool's manager thread starts the workers
+                pids = {p for t in tasks.iterdir() for p in (t / "children").read_text().split()}
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.mb = max(self.mb, int(line.split()[1]) / 1024)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.mb
+
+
 def run_feedhub(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
     from feedhub.config import Settings
     from feedhub.db import Database, upgrade
@@ -330,6 +366,7 @@ def run_feedhub(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
             ensure_default_categories(s, settings.fallback_category)
             for url in urls:
                 add_source(s, settings, url)
+    workers = ChildPeak()
     start_wall, start_cpu = time.perf_counter(), cpu()
     summary = poll_once(db, settings, all_sources=True)
     wall, used = time.perf_counter() - start_wall, cpu() - start_cpu
@@ -339,7 +376,7 @@ def run_feedhub(urls: list[str], workdir: Path, phase: str) -> dict[str, Any]:
         "entries": summary.new_entries,
         "errors": summary.errors,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "child_rss_mb": workers.stop(),
     }
 
 
