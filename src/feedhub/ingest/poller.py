@@ -307,12 +307,10 @@ class Poller:
                     headers = dict(outcome.result.headers)
                     pool = self.parse_pool()  # started on first need: 304 rounds skip it
                     if pool is not None:
-                        pending[
-                            pool.submit(parse_feed, body, headers, outcome.result.final_url)
-                        ] = (
-                            "parse",
-                            outcome,
+                        parsing: Future[object] = pool.submit(
+                            parse_feed, body, headers, outcome.result.final_url
                         )
+                        pending[parsing] = ("parse", outcome)
                         continue
                     outcome.feed, outcome.parse_seconds = parse_feed(
                         body, headers, outcome.result.final_url
