@@ -110,9 +110,9 @@ def _days(low: datetime, high: datetime) -> range:
     return range(band_day(low), band_day(high) + 1)
 
 
-def _day_groups(low: datetime, high: datetime, present: set[int]) -> list[tuple[int, ...]]:
-    """The days from *low* to *high* that hold band rows, in groups of DAYS_PER_PROBE."""
-    days = [d for d in _days(low, high) if d in present]
+def _day_groups(window: range, present: set[int]) -> list[tuple[int, ...]]:
+    """The days of *window* that hold band rows, in groups of DAYS_PER_PROBE."""
+    days = [d for d in window if d in present]
     return [tuple(days[n : n + DAYS_PER_PROBE]) for n in range(0, len(days), DAYS_PER_PROBE)]
 
 
@@ -196,10 +196,9 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     if not probes:
         return []
     sqlite = session_is_sqlite(session)
-    spans = {(p[2], p[3]) for p in probes}
-    wanted = {d for lo, hi in spans for d in _days(lo, hi)}
-    present = _days_with_rows(session, sqlite, wanted)
-    groups = {window: _day_groups(*window, present) for window in spans}
+    spans = {span: _days(*span) for span in {(p[2], p[3]) for p in probes}}
+    present = _days_with_rows(session, sqlite, {d for days in spans.values() for d in days})
+    groups = {span: _day_groups(days, present) for span, days in spans.items()}
     width = max((len(g) for gs in groups.values() for g in gs), default=0)
     if not width:
         return []

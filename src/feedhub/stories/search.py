@@ -22,7 +22,6 @@ from feedhub.stories.stemming import stem_text
 __all__ = [
     "document_text",
     "highlight_terms",
-    "html_to_text",
     "index_documents",
     "index_story",
     "query_words",
