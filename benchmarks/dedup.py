@@ -45,7 +45,7 @@ from feedhub.db import Database, upgrade
 from feedhub.ingest.parse import process_feed
 from feedhub.ingest.store import store_feed
 from feedhub.models import Entry, Source
-from feedhub.stories.bulk import band_day
+from feedhub.stories.bulk import band_day, band_micros
 from feedhub.stories.categories import ensure_default_categories
 from feedhub.stories.cluster import band_time
 from feedhub.stories.features import encode_signature, prepare_feed, signature_of
@@ -495,7 +495,7 @@ def seed(path: Path, count: int, rng: random.Random, before: datetime) -> None:
             )
             aware = at.replace(tzinfo=UTC)
             band_at = band_time(aware, None, aware)
-            stamp_at, day = band_at.replace(tzinfo=None).isoformat(sep=" "), band_day(band_at)
+            stamp_at, day = band_micros(band_at), band_day(band_at)
             for key in fingerprint(title, lead).band_keys:
                 bands.append((key, n + 1, stamp_at, day))
             entries[-1] += (encode_signature(signature_of(title, lead)),)

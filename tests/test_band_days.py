@@ -1,4 +1,4 @@
-"""LSH band rows carry the day of their time; the migration fills it like the code does."""
+"""LSH band rows carry the day of their time; the migrations fill day and time like the code."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from feedhub.stories.bulk import (
     _days_with_rows,
     band_day,
     band_hits,
+    band_micros,
+    delete_bands,
     insert_bands,
 )
 
@@ -58,13 +60,50 @@ def test_band_day_counts_whole_days_from_the_epoch() -> None:
     )
 
 
-def test_insert_bands_stores_the_day(db: Database, entry_id: int) -> None:
-    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+def _rows(db: Database) -> set[tuple[int, ...]]:
+    columns = (LshBand.day, LshBand.band_key, LshBand.at, LshBand.entry_id)
+    with db.session() as session:
+        return {tuple(row) for row in session.execute(select(*columns))}
+
+
+def test_band_micros_counts_microseconds_from_the_epoch() -> None:
+    assert band_micros(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)) == 1_000_005
+    assert band_micros(datetime(1969, 12, 31, 23, 59, 59, 999999)) == -1
+    berlin = datetime(1970, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert band_micros(berlin) == 0
+
+
+def test_insert_bands_stores_day_and_time(db: Database, entry_id: int) -> None:
+    at = datetime(2026, 11, 27, 9, 30, 0, 123456, tzinfo=UTC)
     with db.session() as session:
         insert_bands(session, [(11, entry_id, at), (12, entry_id, at)])
+    rows = _rows(db)
+    assert rows == {(band_day(at), key, band_micros(at), entry_id) for key in (11, 12)}
+
+
+def test_inserting_a_stored_band_row_again_keeps_one(db: Database, entry_id: int) -> None:
+    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     with db.session() as session:
-        days = set(session.scalars(select(LshBand.day)))
-    assert days == {band_day(at)}
+        insert_bands(session, [(1, entry_id, at)])
+    with db.session() as session:
+        insert_bands(session, [(1, entry_id, at), (2, entry_id, at)])
+    with db.session() as session:
+        keys = sorted(session.scalars(select(LshBand.band_key)))
+    assert keys == [1, 2]
+
+
+def test_delete_bands_deletes_only_the_entries_rows(db: Database, entry_id: int) -> None:
+    with db.session() as session:
+        other = Entry(source_id=session.get(Entry, entry_id).source_id, identity="guid:2")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(1, entry_id, at), (2, other_id, at)])
+    with db.session() as session:
+        delete_bands(session, [entry_id])
+    assert {row[3] for row in _rows(db)} == {other_id}
 
 
 def test_a_window_finds_rows_on_every_day_it_touches(db: Database, entry_id: int) -> None:
@@ -127,8 +166,28 @@ def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry
             )
     upgrade(at_0009)
     with at_0009.engine.connect() as conn:
-        days = dict(conn.execute(text("SELECT band_key, day FROM lsh_bands")).all())
-    assert days == {key: band_day(at) for key, at in enumerate(TIMES)}
+        rows = conn.execute(text("SELECT band_key, day, at FROM lsh_bands")).all()
+    assert {key: (day, at) for key, day, at in rows} == {
+        key: (band_day(at), band_micros(at)) for key, at in enumerate(TIMES)
+    }
+
+
+def test_downgrade_turns_band_times_back_into_timestamps(db: Database, entry_id: int) -> None:
+    with db.session() as session:
+        insert_bands(session, [(key, entry_id, at) for key, at in enumerate(TIMES)])
+    cfg = alembic_config(db.url)
+    try:
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0010_band_days")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT band_key, at FROM lsh_bands")).all()
+        stored = {
+            key: at if isinstance(at, datetime) else datetime.fromisoformat(at) for key, at in rows
+        }
+        assert stored == dict(enumerate(TIMES))
+    finally:
+        upgrade(db)
 
 
 @pytest.fixture

@@ -276,22 +276,25 @@ class Tombstone(Base):
 class LshBand(Base):
     """MinHash LSH band keys: one row per (entry, band); looked up by day and key.
 
-    The index leads with the day of ``at``: a poll's lookups and inserts all fall
-    into the few days around now, a small and hot part of the index however many
-    entries lie behind it (see :mod:`feedhub.stories.bulk`).
+    The rows *are* the lookup index (a WITHOUT ROWID table on SQLite, keyed by
+    what a probe seeks): a poll's lookups and inserts fall into the few days
+    around now, a small and hot part of the table however many entries lie
+    behind it (see :mod:`feedhub.stories.bulk`). ``at`` is the band time in
+    microseconds since the epoch, UTC: eight bytes in the key instead of a
+    26-character timestamp.
     """
 
     __tablename__ = "lsh_bands"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    band_key: Mapped[int] = mapped_column(BigInteger)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    day: Mapped[int] = mapped_column(Integer, server_default="0")
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
 
     __table_args__ = (
-        # entry_id included: candidate lookups read the index only, never the table
-        Index("ix_lsh_bands_day_key", "day", "band_key", "at", "entry_id"),
         Index("ix_lsh_bands_entry", "entry_id"),
+        {"sqlite_with_rowid": False},
     )
 
 

@@ -1,9 +1,9 @@
 """The statements of the stories stage that move many small rows per poll.
 
-A poll writes about 21 LSH band rows per entry and probes the band index with
+A poll writes about 21 LSH band rows per entry and probes the band table with
 as many keys, each in its own time window. Rows carry the day of their time and
-the index leads with it: a poll's inserts land in the few days around now, a
-small part of the index that stays in the page cache and leaves checkpoints
+the table's key leads with it: a poll's inserts land in the few days around now, a
+small part of the table that stays in the page cache and leaves checkpoints
 few distinct pages to write, however many entries lie behind it. A probe seeks
 once per day of its window that holds rows (one ``day IN (…)`` probe row for up
 to seven days).
@@ -12,9 +12,8 @@ Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work. Band rows go to SQLite through the
 driver's own executemany (plain tuples, nothing processed per row) and to
 PostgreSQL as typed arrays read by ``unnest``; the probe rows go in one array
-parameter, a JSON array read by ``json_each`` on SQLite. Times are bound the way
-:class:`feedhub.models.UTCDateTime` stores them (naive UTC; on SQLite the same
-text format SQLAlchemy writes). New entries and stories go in one multi-row
+parameter, a JSON array read by ``json_each`` on SQLite. Band times are
+integers (``band_micros``). New entries and stories go in one multi-row
 INSERT each (``insert_returning_ids``).
 """
 
@@ -26,16 +25,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, TextClause, insert, text
+from sqlalchemy import Table, TextClause, delete, insert, text
 from sqlalchemy.orm import Session
 
 from feedhub.db import session_is_sqlite
+from feedhub.models import LshBand
 
-_SQLITE_INSERT = "INSERT INTO lsh_bands (band_key, entry_id, at, day) VALUES (?, ?, ?, ?)"
+_DELETE_CHUNK = 500
+# a row that is there already is the same row (the whole row is its key)
+_SQLITE_INSERT = "INSERT OR IGNORE INTO lsh_bands (band_key, entry_id, at, day) VALUES (?, ?, ?, ?)"
 _PG_INSERT = text(
     "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
-    "CAST(:ats AS timestamp[]), CAST(:days AS integer[]))"
+    "CAST(:ats AS bigint[]), CAST(:days AS integer[])) ON CONFLICT DO NOTHING"
 )
 DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
 _SQLITE_DAYS_WITH_ROWS = text(
@@ -55,9 +57,9 @@ def _hits_statement(sqlite: bool, days: int) -> TextClause:
     The probes are materialized first on SQLite: inlined, every comparison with
     q.k, q.lo, q.d0 … re-ran json_extract on the probe's JSON text, once per index
     seek, and that cost as much as the seeks. CROSS JOIN keeps the probes as the
-    outer loop, so each probe is one index range scan per day of
-    ix_lsh_bands_day_key (day, band_key, at, entry_id); only each entry's best
-    candidates (most hits, then the newest) come back.
+    outer loop, so each probe is one range scan per day of the table's key
+    (day, band_key, at, entry_id); only each entry's best candidates (most hits,
+    then the newest) come back.
     """
     columns = [f"d{n}" for n in range(days)]
     days_in = f"b.day IN ({', '.join('q.' + d for d in columns)})"
@@ -80,7 +82,7 @@ def _hits_statement(sqlite: bool, days: int) -> TextClause:
     return text(
         f"SELECT i, entry_id, hits FROM ({ranked}"
         "FROM unnest(CAST(:i AS integer[]), CAST(:k AS bigint[]), "
-        "CAST(:lo AS timestamp[]), CAST(:hi AS timestamp[]), "
+        "CAST(:lo AS bigint[]), CAST(:hi AS bigint[]), "
         + ", ".join(f"CAST(:{d} AS integer[])" for d in columns)
         + f") AS q(i, k, lo, hi, {', '.join(columns)}) "
         f"JOIN lsh_bands AS b ON {days_in} "
@@ -95,6 +97,12 @@ Probe = tuple[int, int, datetime, datetime]  # batch index, band key, from, unti
 
 _EPOCH = datetime(1970, 1, 1)
 _DAY = timedelta(days=1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def band_micros(at: datetime) -> int:
+    """``lsh_bands.at``: microseconds since the epoch, UTC (exact integer arithmetic)."""
+    return (_naive_utc(at) - _EPOCH) // _MICROSECOND
 
 
 def band_day(at: datetime) -> int:
@@ -137,11 +145,6 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime type stores (microseconds always written)."""
-    return _naive_utc(value).isoformat(sep=" ", timespec="microseconds")
-
-
 def insert_returning_ids(
     session: Session, table: Table, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
@@ -171,7 +174,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     if session_is_sqlite(session):
         # the driver's own executemany: no bind processing per row, no JSON to parse;
         # a poll's rows share a few times, so each is formatted once
-        columns = {at: (_sqlite_time(at), band_day(at)) for at in {r[2] for r in rows}}
+        columns = {at: (band_micros(at), band_day(at)) for at in {r[2] for r in rows}}
         session.connection().exec_driver_sql(
             _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
         )
@@ -181,7 +184,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         {
             "keys": [r[0] for r in rows],
             "ids": [r[1] for r in rows],
-            "ats": [_naive_utc(r[2]) for r in rows],
+            "ats": [band_micros(r[2]) for r in rows],
             "days": [band_day(r[2]) for r in rows],
         },
     )
@@ -208,7 +211,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     if sqlite:
         # the constant tail of each window's probe rows is encoded once, not per key
         tails = {
-            (lo, hi): ["," + json.dumps([_sqlite_time(lo), _sqlite_time(hi), *g])[1:] for g in gs]
+            (lo, hi): ["," + json.dumps([band_micros(lo), band_micros(hi), *g])[1:] for g in gs]
             for (lo, hi), gs in padded.items()
         }
         payload = (
@@ -222,11 +225,18 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         params: dict[str, object] = {
             "i": [s[0] for s in seeks],
             "k": [s[1] for s in seeks],
-            "lo": [_naive_utc(s[2]) for s in seeks],
-            "hi": [_naive_utc(s[3]) for s in seeks],
+            "lo": [band_micros(s[2]) for s in seeks],
+            "hi": [band_micros(s[3]) for s in seeks],
             "best": best,
         }
         for n in range(width):
             params[f"d{n}"] = [s[4][n] for s in seeks]
         result = session.execute(statement, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
+
+
+def delete_bands(session: Session, entry_ids: Sequence[int]) -> None:
+    """Delete the band rows of *entry_ids*."""
+    for start in range(0, len(entry_ids), _DELETE_CHUNK):
+        chunk = list(entry_ids[start : start + _DELETE_CHUNK])
+        session.execute(delete(LshBand).where(LshBand.entry_id.in_(chunk)))

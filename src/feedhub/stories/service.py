@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from feedhub.ingest.records import EntryData
-from feedhub.models import Entry, LshBand, Source, Story, StoryMerge
+from feedhub.models import Entry, Source, Story, StoryMerge
 from feedhub.stories.aggregate import (
     Member,
     StoryState,
@@ -30,7 +30,7 @@ from feedhub.stories.aggregate import (
     refresh_stories,
     sync_places,
 )
-from feedhub.stories.bulk import BandRow, insert_bands, insert_returning_ids
+from feedhub.stories.bulk import BandRow, delete_bands, insert_bands, insert_returning_ids
 from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
 from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
 from feedhub.stories.features import decode_signature, ensure_prepared, signature_of
@@ -144,10 +144,7 @@ def attach_batch(
             ],
         )
         ids = [c.entry_id for c in changed]
-        for start in range(0, len(ids), _CHUNK):
-            session.execute(
-                delete(LshBand).where(LshBand.entry_id.in_(ids[start : start + _CHUNK]))
-            )
+        delete_bands(session, ids)
         bands: list[BandRow] = []
         for item, prepared in zip(changed, prepared_changed, strict=True):
             at = band_time(prepared.data.published_at, prepared.data.updated_at, item.first_seen_at)
@@ -393,5 +390,5 @@ def detach_entries(session: Session, entry_ids: list[int]) -> None:
             update(Entry).where(Entry.id.in_(chunk)).values(story_id=None),
             execution_options={"synchronize_session": "fetch"},
         )
-        session.execute(delete(LshBand).where(LshBand.entry_id.in_(chunk)))
+        delete_bands(session, chunk)
     refresh_stories(session, affected)
