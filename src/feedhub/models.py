@@ -298,6 +298,18 @@ class LshBand(Base):
     )
 
 
+class BandWrites(Base):
+    """One row: a token that every insert of band rows on SQLite replaces.
+
+    The SQLite poller's bitmap of stored band keys (:mod:`feedhub.stories.band_filter`)
+    is complete only while the token is the one it last saw or wrote itself.
+    """
+
+    __tablename__ = "band_writes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class StoryMerge(Base):
     """Why an entry joined a story (key, similarity), for admins."""
 

@@ -47,6 +47,8 @@ from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
 from feedhub.models import Fetch, PollerLock, Source, SourceEvent, utcnow
+from feedhub.stories.band_filter import BandFilter
+from feedhub.stories.bulk import BAND_FILTER
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,8 @@ class Poller:
         )
         db.hold_background_checkpoints()  # storing commits skip the checkpoint fsyncs
         self._holds_checkpoints = True
+        # the SQLite poller's bitmap of stored band keys, once it holds the poller lock
+        self.band_filter: BandFilter | None = None
 
     # -- pools ---------------------------------------------------------------
     def parse_pool(self) -> Executor | None:
@@ -181,6 +185,8 @@ class Poller:
                 s.add(PollerLock(name="poller", owner=self.owner, expires_at=expires))
             else:
                 lock.owner, lock.expires_at = self.owner, expires
+        if self.band_filter is None:
+            self.band_filter = BandFilter()
 
     def release_lock(self) -> None:
         if self.db.dialect != "sqlite":
@@ -342,6 +348,8 @@ class Poller:
         now = utcnow()
         job, result = outcome.job, outcome.result
         with self.db.session() as s:
+            if self.band_filter is not None:
+                s.info[BAND_FILTER] = self.band_filter
             src = s.get(Source, job.source_id)
             if src is None:  # deleted meanwhile
                 return Decision(outcome="error", error="source was deleted"), 0, 0

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from feedhub.db import session_is_sqlite
 from feedhub.models import LshBand
+from feedhub.stories.band_filter import LOOKBACK_DAYS, BandFilter, new_token
 
 _DELETE_CHUNK = 500
 # a row that is there already is the same row (the whole row is its key)
@@ -40,6 +41,14 @@ _PG_INSERT = text(
     "CAST(:ats AS bigint[]), CAST(:days AS integer[])) ON CONFLICT DO NOTHING"
 )
 DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
+# Session.info key under which the SQLite poller lends its BandFilter to a poll
+BAND_FILTER = "feedhub.band_filter"
+_SQLITE_TOKEN = text("SELECT token FROM band_writes WHERE id = 1")
+_SQLITE_SET_TOKEN = text(
+    "INSERT INTO band_writes (id, token) VALUES (1, :token) "
+    "ON CONFLICT (id) DO UPDATE SET token = excluded.token"
+)
+_SQLITE_KEYS_SINCE = "SELECT band_key FROM lsh_bands WHERE day >= ?"
 _SQLITE_DAYS_WITH_ROWS = text(
     "SELECT value FROM json_each(:days) "
     "WHERE EXISTS (SELECT 1 FROM lsh_bands WHERE day = json_each.value)"
@@ -178,6 +187,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         session.connection().exec_driver_sql(
             _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
         )
+        _note_band_write(session, [r[0] for r in rows])
         return
     session.execute(
         _PG_INSERT,
@@ -199,6 +209,12 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     if not probes:
         return []
     sqlite = session_is_sqlite(session)
+    band_filter = _ready_filter(session) if sqlite else None
+    if band_filter is not None:
+        covered = {low: band_filter.covers(band_day(low)) for low in {p[2] for p in probes}}
+        probes = [p for p in probes if not covered[p[2]] or band_filter.may_hold(p[1])]
+        if not probes:
+            return []
     spans = {span: _days(*span) for span in {(p[2], p[3]) for p in probes}}
     present = _days_with_rows(session, sqlite, {d for days in spans.values() for d in days})
     groups = {span: _day_groups(days, present) for span, days in spans.items()}
@@ -240,3 +256,36 @@ def delete_bands(session: Session, entry_ids: Sequence[int]) -> None:
     for start in range(0, len(entry_ids), _DELETE_CHUNK):
         chunk = list(entry_ids[start : start + _DELETE_CHUNK])
         session.execute(delete(LshBand).where(LshBand.entry_id.in_(chunk)))
+
+
+def _ready_filter(session: Session) -> BandFilter | None:
+    """The poller's bitmap of stored band keys, brought up to date; None without one."""
+    band_filter: BandFilter | None = session.info.get(BAND_FILTER)
+    if band_filter is None:
+        return None
+    token = session.execute(_SQLITE_TOKEN).scalar() or 0
+    today = band_day(datetime.now(UTC))
+    if band_filter.needs_build(token, today):
+        first_day = today - LOOKBACK_DAYS
+        rows = session.connection().exec_driver_sql(_SQLITE_KEYS_SINCE, (first_day,))
+        band_filter.rebuild(first_day, token, (key for (key,) in rows))
+    return band_filter
+
+
+def _note_band_write(session: Session, keys: Sequence[int]) -> None:
+    """Give ``band_writes`` a new token; the poll's own bitmap takes the keys and follows it.
+
+    A bitmap that was not complete for the stored token is marked behind (it is
+    rebuilt before its next use). If the transaction is rolled back, the stored
+    token stays the old one and the bitmap, now ahead of it, is rebuilt too.
+    """
+    token = new_token()
+    band_filter: BandFilter | None = session.info.get(BAND_FILTER)
+    if band_filter is not None:
+        stored = session.execute(_SQLITE_TOKEN).scalar() or 0
+        if band_filter.token == stored:
+            band_filter.add(keys)
+            band_filter.token = token
+        else:
+            band_filter.token = None
+    session.execute(_SQLITE_SET_TOKEN, {"token": token})
