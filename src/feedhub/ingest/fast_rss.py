@@ -40,6 +40,9 @@ _Mixin: Any = feedparser.mixin._FeedParserMixin
 _looks_like_html: Callable[[str], bool] = _Mixin.looks_like_html
 _sync_author_detail: Callable[[Any], None] = _Mixin._sync_author_detail
 _CP1252: Any = feedparser.html._cp1252
+# the characters feedparser's cp1252 table maps: translating a text without them is
+# the identity, and translating with a dict costs a lookup per character
+_CP1252_KEYS_RE = re.compile("[" + "".join(re.escape(chr(key)) for key in sorted(_CP1252)) + "]")
 
 # <rss version> values whose handling is the same as 2.0's (feedparser's
 # _start_rss; the version string is only compared against "atom" later)
@@ -210,8 +213,10 @@ def _repair(text: str) -> str:
         repaired = text.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         repaired = text
-    result: str = repaired.translate(_CP1252)
-    return result
+    if _CP1252_KEYS_RE.search(repaired):
+        translated: str = repaired.translate(_CP1252)
+        return translated
+    return repaired
 
 
 def _check_namespace_declarations(data: bytes) -> None:
