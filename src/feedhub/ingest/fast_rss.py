@@ -32,6 +32,7 @@ import feedparser
 import feedparser.encodings
 import feedparser.html
 import feedparser.mixin
+import feedparser.urls
 from feedparser.datetimes import _parse_date
 
 __all__ = ["parse_rss"]
@@ -40,6 +41,9 @@ _Mixin: Any = feedparser.mixin._FeedParserMixin
 _looks_like_html: Callable[[str], bool] = _Mixin.looks_like_html
 _sync_author_detail: Callable[[Any], None] = _Mixin._sync_author_detail
 _CP1252: Any = feedparser.html._cp1252
+# feedparser's URL join itself: parse.py's memoized wrapper would only miss (entry
+# links are unique) and churn its cache
+_urljoin: Callable[[str, str], str] = feedparser.urls._urljoin
 # the characters feedparser's cp1252 table maps: translating a text without them is
 # the identity, and translating with a dict costs a lookup per character
 _CP1252_KEYS_RE = re.compile("[" + "".join(re.escape(chr(key)) for key in sorted(_CP1252)) + "]")
@@ -327,7 +331,7 @@ class _Parser:
         elif name == "link":
             text = _plain_text(element)
             if text:
-                text = feedparser.mixin._urljoin(self.bases[_CHANNEL_CHILD], text)
+                text = _urljoin(self.bases[_CHANNEL_CHILD], text)
             feed["link"] = _QUERY_ENTITY_RE.sub(r"&\g<1>", _repair(text))
         elif name == "ttl":
             feed["ttl"] = _repair(_plain_text(element))
@@ -386,7 +390,7 @@ class _Parser:
                 entry.setdefault("links", []).append(link)
                 text = _plain_text(child)
                 if text:
-                    text = feedparser.mixin._urljoin(base, text)
+                    text = _urljoin(base, text)
                 value = _QUERY_ENTITY_RE.sub(r"&\g<1>", _repair(text).replace("&amp;", "&"))
                 entry["link"] = value
                 if value:
@@ -395,7 +399,7 @@ class _Parser:
                 is_link = _attributes(child, _GUID_ATTRIBUTES).get("ispermalink", "true") == "true"
                 text = _text(child)
                 if text and is_link:
-                    text = feedparser.mixin._urljoin(base, text)
+                    text = _urljoin(base, text)
                 value = _repair(text)
                 entry["id"] = value
                 if is_link:  # a permalink guid is the link when there is no <link>
@@ -465,10 +469,10 @@ def _add_tag(tags: list[dict[str, Any]], term: str | None, scheme: str | None) -
 def _bases(content_location: str) -> list[str]:
     """feedparser's base URI at each depth: the Content-Location made safe, then joined
     with itself at every start tag (there is no xml:base here)."""
-    safe: Callable[..., str] = feedparser.mixin.make_safe_absolute_uri
+    safe: Callable[..., str] = feedparser.urls.make_safe_absolute_uri
     base = safe("", content_location) or safe(content_location) or ""
     bases = [base]
     for _ in range(_ITEM_CHILD):
-        base = (safe(base, base) or base) if base else feedparser.mixin._urljoin(base, base)
+        base = (safe(base, base) or base) if base else _urljoin(base, base)
         bases.append(base)
     return bases
