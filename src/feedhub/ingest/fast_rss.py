@@ -161,6 +161,8 @@ def parse_rss(body: bytes, headers: Mapping[str, str]) -> dict[str, Any] | None:
     ``entries``, plain dicts holding the keys feedparser's entries hold for the names
     ``normalize_entry`` reads. Never raises.
     """
+    if b"<rss" not in body:
+        return None  # Atom, RSS 1.0, not a feed: feedparser's, at the cost of a scan
     try:
         return _Parser(headers).parse(body)
     except Exception:  # _Bail, or anything unforeseen: feedparser decides
