@@ -12,6 +12,10 @@ relative URLs in HTML happen in one pass of nh3 (Rust) in :mod:`.sanitize`, whic
 several times faster than feedparser's pure-Python passes. feedparser still resolves
 links of the feed's own elements (entry links, enclosures) against xml:base or the
 feed URL, which we pass as Content-Location.
+
+Plain RSS 2.0 skips feedparser's pure-Python SAX handlers: :mod:`.fast_rss` reads it
+with ElementTree into the same values, and returns None (feedparser runs) for
+anything outside the subset it models exactly.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 import feedparser
 import feedparser.mixin
 
+from .fast_rss import parse_rss
 from .normalize import normalize_entry, plain_text
 from .records import FeedData
 
@@ -210,9 +215,16 @@ def _site_url(feed: Mapping[str, Any]) -> str:
     return ""
 
 
-def _fill(result: FeedData, body: bytes, headers: Mapping[str, str], url: str) -> list[str]:
+def _fill(
+    result: FeedData,
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    now: datetime,
+    fast: bool,
+) -> list[str]:
     """Parse into ``result`` (mutated as it goes, so a failure keeps what was done);
-    returns the problems found."""
+    returns the problems found. ``fast`` tries :func:`.fast_rss.parse_rss` first."""
     problems: list[str] = []
     if not body or not body.strip():
         result.is_feed = False
@@ -221,12 +233,14 @@ def _fill(result: FeedData, body: bytes, headers: Mapping[str, str], url: str) -
     prepared, encoding_problem = _prepare_headers(body, headers, url)
     if encoding_problem:
         problems.append(encoding_problem)
-    parsed = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=prepared,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    parsed = parse_rss(body, prepared) if fast else None
+    if parsed is None:
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=prepared,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     bozo_exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
     bozo = describe_parse_error(bozo_exc) if bozo_exc is not None else None
     entries = parsed.get("entries") or []
@@ -250,7 +264,6 @@ def _fill(result: FeedData, body: bytes, headers: Mapping[str, str], url: str) -
     result.ttl_minutes = _ttl_minutes(feed.get("ttl"))
 
     base = url if url.lower().startswith(("http://", "https://")) else None
-    now = datetime.now(UTC)
     skipped: list[str] = []
     for entry in entries:
         try:
@@ -272,9 +285,29 @@ def process_feed(body: bytes, headers: Mapping[str, str], url: str) -> FeedData:
     why. For a malformed feed, ``entries`` holds what feedparser's lenient parser
     recovered and ``problem`` names the first error.
     """
+    return _process_feed(body, headers, url)
+
+
+def _process_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    *,
+    fast: bool = True,
+    now: datetime | None = None,
+) -> FeedData:
+    """:func:`process_feed`, with the fast RSS path switchable and the time that bounds
+    future dates given: the differential tests compare both paths at one instant."""
     result = FeedData()
     try:
-        problems = _fill(result, bytes(body or b""), headers or {}, url or "")
+        problems = _fill(
+            result,
+            bytes(body or b""),
+            headers or {},
+            url or "",
+            now or datetime.now(UTC),
+            fast,
+        )
     except Exception as exc:  # the poller must go on with the other sources
         problems = [_one_line(f"parser error: {type(exc).__name__}: {exc}")]
     result.problem = _one_line("; ".join(problems)) if problems else None
