@@ -16,7 +16,7 @@ from feedhub.config import Settings
 from feedhub.db import Database
 from feedhub.ingest import parse_worker
 from feedhub.ingest import poller as poller_mod
-from feedhub.ingest.poller import Poller, PollerBusy, poll_once, poll_source_now
+from feedhub.ingest.poller import Poller, PollerBusy, parse_processes, poll_once, poll_source_now
 from feedhub.ingest.sources import add_source
 from feedhub.models import Entry, Fetch, Source, SourceEvent, Star, Tombstone, User, utcnow
 
@@ -489,3 +489,18 @@ def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Setti
     finally:
         poller.close()
     assert worker_niceness == min(19, os.nice(0) + parse_worker.PARSE_NICENESS)
+
+
+@pytest.mark.parametrize(("cores", "configured", "expected"), [
+    (1, 0, 0), (2, 0, 1), (4, 0, 3), (None, 0, 0), (2, 3, 3), (8, -1, 0),
+])  # fmt: skip
+def test_parse_workers_leave_the_storing_thread_a_core(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int | None,
+    configured: int,
+    expected: int,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    chosen = parse_processes(dataclasses.replace(settings, parse_processes=configured))
+    assert chosen == expected

@@ -126,10 +126,16 @@ def worker_name() -> str:
 
 
 def parse_processes(settings: Settings) -> int:
+    """Parse workers: one core fewer than the machine has, none on a single core.
+
+    Storing is one serial stage (one writer) and sets the pace of a poll once
+    parsing is spread out; it keeps a core to itself. On two cores one worker
+    polled 500 feeds cold 5-15 % faster than two (BENCHMARKS.md).
+    """
     if settings.parse_processes:
         return max(0, settings.parse_processes)
     cores = os.cpu_count() or 1
-    return cores if cores >= 2 else 0
+    return cores - 1 if cores >= 2 else 0
 
 
 class Poller:
