@@ -1,12 +1,13 @@
 """The statements of the stories stage that move many small rows per poll.
 
-A poll writes about 21 LSH band rows per entry and probes the band table with
-as many keys, each in its own time window. Rows carry the day of their time and
-the table's key leads with it: a poll's inserts land in the few days around now, a
-small part of the table that stays in the page cache and leaves checkpoints
-few distinct pages to write, however many entries lie behind it. A probe seeks
-once per day of its window that holds rows (one ``day IN (…)`` probe row for up
-to seven days).
+A poll writes 16 LSH band rows per entry (15 bands and a title key) and probes
+the band table with as many keys, each in its own time window. Rows carry the
+day of their time and the table's key leads with it: a poll's inserts land in
+the few days around now, a small part of the table that stays in the page
+cache and leaves checkpoints few distinct pages to write, however many entries
+lie behind it. A probe seeks once per day of its window that holds rows (one
+``day IN (…)`` probe row for up to seven days); the SQLite poller first drops
+the probes that cannot hit (:mod:`feedhub.stories.band_filter`).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work. Band rows go to SQLite through the
