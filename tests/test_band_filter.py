@@ -15,12 +15,19 @@ from feedhub.db import Database, session_is_sqlite
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.sources import add_source
 from feedhub.models import Entry, Source
+from feedhub.stories import band_filter as band_filter_module
 from feedhub.stories.band_filter import BITS, LOOKBACK_DAYS, MAX_KEYS, BandFilter
 from feedhub.stories.bulk import BAND_FILTER, band_day, band_hits, insert_bands
 
 from .feedserver import FeedServer, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def build_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests here exercise the bitmap from the first probe on (see the deferral test)."""
+    monkeypatch.setattr(band_filter_module, "BUILD_AFTER", 0)
 
 
 def test_a_built_bitmap_holds_its_keys_and_covers_its_days() -> None:
@@ -121,6 +128,29 @@ def test_keys_without_stored_rows_are_not_probed(
         assert probe_payloads == []  # nothing could hit: no statement at all
     else:  # several pollers: PostgreSQL probes every key
         assert band_filter.token is None and len(probe_payloads) == 1
+
+
+def test_a_bitmap_is_built_only_once_enough_probes_went_out_without_one(
+    db: Database,
+    entry_ids: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    probe_payloads: list[list[Any]],
+) -> None:
+    monkeypatch.setattr(band_filter_module, "BUILD_AFTER", 5)
+    band_filter = BandFilter()
+    with db.session() as session:
+        insert_bands(session, [(601, entry_ids[0], NOW)])
+        sqlite = session_is_sqlite(session)
+    probes = [(0, key, *_window(NOW)) for key in (601, 602, 603)]
+    assert _hits(db, probes, band_filter) == [(0, entry_ids[0], 1)]
+    assert band_filter.token is None  # three probes: not worth a bitmap yet
+    assert _hits(db, probes, band_filter) == [(0, entry_ids[0], 1)]
+    sent = [len(payload) for payload in probe_payloads]
+    if sqlite:  # the second three make six: built, and two probes dropped
+        assert band_filter.token is not None
+        assert sent == [3, 1]
+    else:
+        assert band_filter.token is None and sent == [0, 0]
 
 
 def test_rows_another_writer_inserts_are_found(db: Database, entry_ids: list[int]) -> None:

@@ -15,6 +15,9 @@ it learns about through ``band_writes.token``, which every insert of band rows
 on SQLite sets to a new random value. Before it is used the bitmap is checked
 against the stored token, and rebuilt from the table when another writer has
 been there, or when a rolled-back poll left the bitmap ahead of the database.
+Building reads a week of band rows, so a bitmap is built only once
+``BUILD_AFTER`` probe keys went out without one: a poll of a few new entries
+just sends its probes.
 
 PostgreSQL runs several pollers at once, which would invalidate each other's
 bitmaps on every poll; it probes every key as before.
@@ -30,6 +33,9 @@ BITS = 1 << 24  # 2 MiB; about 1 % false hits at 200,000 keys, 8 % at 1.5 millio
 _MASK = BITS - 1
 LOOKBACK_DAYS = 8  # days before today that a fresh bitmap covers (a window is 3 days wide)
 MAX_KEYS = 1_500_000  # keys added since the last build before it is built again
+# probe keys sent without a bitmap before one is built: a small poll (a few new
+# entries) is cheaper to probe than a bitmap of a week of rows is to build
+BUILD_AFTER = 20_000
 
 
 @dataclass
@@ -43,6 +49,7 @@ class BandFilter:
     first_day: int = 0
     token: int | None = None
     keys: int = 0
+    unfiltered: int = 0  # probe keys sent since the bitmap was last usable
     bits: bytearray = field(default_factory=lambda: bytearray(BITS // 8), repr=False)
 
     def covers(self, day: int) -> bool:
@@ -62,6 +69,14 @@ class BandFilter:
             count += 1
         self.keys += count
 
+    def worth_building(self, probes: int) -> bool:
+        """Whether enough probes went out unfiltered to pay for building the bitmap;
+        counts *probes* among them when not."""
+        if self.unfiltered + probes >= BUILD_AFTER:
+            return True
+        self.unfiltered += probes
+        return False
+
     def needs_build(self, stored_token: int, today: int) -> bool:
         """Behind the database, too full to filter well, or covering too many old days."""
         return (
@@ -73,7 +88,7 @@ class BandFilter:
     def rebuild(self, first_day: int, token: int, keys: Iterable[int]) -> None:
         """Start again from the stored keys of *first_day* and later, complete for *token*."""
         self.bits[:] = bytes(len(self.bits))
-        self.keys = 0
+        self.keys = self.unfiltered = 0
         self.first_day = first_day
         self.add(keys)
         self.token = token

@@ -210,7 +210,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     if not probes:
         return []
     sqlite = session_is_sqlite(session)
-    band_filter = _ready_filter(session) if sqlite else None
+    band_filter = _ready_filter(session, len(probes)) if sqlite else None
     if band_filter is not None:
         covered = {low: band_filter.covers(band_day(low)) for low in {p[2] for p in probes}}
         probes = [p for p in probes if not covered[p[2]] or band_filter.may_hold(p[1])]
@@ -259,12 +259,17 @@ def delete_bands(session: Session, entry_ids: Sequence[int]) -> None:
         session.execute(delete(LshBand).where(LshBand.entry_id.in_(chunk)))
 
 
-def _ready_filter(session: Session) -> BandFilter | None:
-    """The poller's bitmap of stored band keys, brought up to date; None without one."""
+def _ready_filter(session: Session, probes: int) -> BandFilter | None:
+    """The poller's bitmap of stored band keys, up to date; None when there is none to
+    use for these *probes* (no bitmap lent, or building one does not pay yet)."""
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is None:
         return None
     token = session.execute(_SQLITE_TOKEN).scalar() or 0
+    if band_filter.token != token:
+        band_filter.token = None  # behind the database: unusable until built again
+    if band_filter.token is None and not band_filter.worth_building(probes):
+        return None
     today = band_day(datetime.now(UTC))
     if band_filter.needs_build(token, today):
         first_day = today - LOOKBACK_DAYS
