@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,26 @@ def test_truncated_tail_drops_the_partial_word() -> None:
     assert drop_truncated_tail("Die Arbeiten begin…") == "Die Arbeiten"
     assert drop_truncated_tail("Die Arbeiten beginnen …") == "Die Arbeiten beginnen"
     assert drop_truncated_tail("Ganz normal.") == "Ganz normal."
+
+
+def test_truncated_tail_is_what_the_pattern_alone_finds() -> None:
+    """The quick check of the end must not change what the full search decides."""
+    from feedhub.stories import text as text_module
+
+    def by_pattern(text: str) -> str:
+        match = text_module._TRUNCATION.search(text)
+        if not match:
+            return text
+        head = text[: match.start()].rstrip()
+        if match.start() > 0 and not text[match.start() - 1].isspace():
+            head = re.sub(r"\S+$", "", head).rstrip()
+        return head
+
+    rng = random.Random(7)
+    pieces = ["Wort", " ", "…", ".", "[", "]", "\u00a0", "\u2009", "\n", "x", "..."]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert drop_truncated_tail(text) == by_pattern(text), repr(text)
 
 
 def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:

@@ -12,6 +12,8 @@ import unicodedata
 # combining marks left after NFKD decomposition (the diacritics of Latin letters)
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _TRUNCATION = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
+# the marks _TRUNCATION ends with (\s and str.rstrip agree on whitespace)
+_TRUNCATION_MARKS = ("…", "...", "[…]", "[...]")
 # numbers keep their inner separators ("569,0", "12.11.2023", "3:1"); words are letters only
 _TOKEN = re.compile(r"\d+(?:[.,:/]\d+)*|[^\W\d_]+")
 
@@ -45,6 +47,8 @@ def fold(text: str) -> str:
 
 def drop_truncated_tail(text: str) -> str:
     """A teaser cut off with " …" ends in a partial word: drop that word too."""
+    if not text.rstrip().endswith(_TRUNCATION_MARKS):
+        return text  # what _TRUNCATION finds, at a fraction of a search's cost
     match = _TRUNCATION.search(text)
     if not match:
         return text
