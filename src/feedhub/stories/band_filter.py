@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 
 BITS = 1 << 24  # 2 MiB; about 1 % false hits at 200,000 keys, 8 % at 1.5 million
 _MASK = BITS - 1
-LOOKBACK_DAYS = 8  # days before today that a fresh bitmap covers (a window is 3 days wide)
+# days before today that a fresh bitmap covers (a window reaches 72 h back)
+LOOKBACK_DAYS = 8
 MAX_KEYS = 1_500_000  # keys added since the last build before it is built again
 # probe keys sent without a bitmap before one is built: a small poll (a few new
-# entries) is cheaper to probe than a bitmap of a week of rows is to build
+# entries) is cheaper to probe than a bitmap of nine days of rows is to build
 BUILD_AFTER = 20_000
 
 
@@ -48,7 +49,7 @@ class BandFilter:
 
     first_day: int = 0
     token: int | None = None
-    keys: int = 0
+    keys: int = 0  # keys added since the last build (the build's own not counted)
     unfiltered: int = 0  # probe keys sent since the bitmap was last usable
     bits: bytearray = field(default_factory=lambda: bytearray(BITS // 8), repr=False)
 
@@ -78,7 +79,9 @@ class BandFilter:
         return False
 
     def needs_build(self, stored_token: int, today: int) -> bool:
-        """Behind the database, too full to filter well, or covering too many old days."""
+        """Behind the database, filled up by many keys since its build, or covering
+        too many old days. (A build that alone holds more keys than MAX_KEYS only
+        filters less well; building it again would not change that.)"""
         return (
             self.token != stored_token
             or self.keys > MAX_KEYS
@@ -86,11 +89,16 @@ class BandFilter:
         )
 
     def rebuild(self, first_day: int, token: int, keys: Iterable[int]) -> None:
-        """Start again from the stored keys of *first_day* and later, complete for *token*."""
+        """Start again from the stored keys of *first_day* and later, complete for *token*.
+
+        Unusable until the last key is in: a build that fails half-way (the
+        reading statement raises) leaves a bitmap that is built again.
+        """
+        self.token = None
         self.bits[:] = bytes(len(self.bits))
-        self.keys = self.unfiltered = 0
         self.first_day = first_day
         self.add(keys)
+        self.keys = self.unfiltered = 0
         self.token = token
 
 

@@ -1,13 +1,14 @@
 """The statements of the stories stage that move many small rows per poll.
 
-A poll writes 16 LSH band rows per entry (15 bands and a title key) and probes
-the band table with as many keys, each in its own time window. Rows carry the
-day of their time and the table's key leads with it: a poll's inserts land in
-the few days around now, a small part of the table that stays in the page
-cache and leaves checkpoints few distinct pages to write, however many entries
-lie behind it. A probe seeks once per day of its window that holds rows (one
-``day IN (…)`` probe row for up to seven days); the SQLite poller first drops
-the probes that cannot hit (:mod:`feedhub.stories.band_filter`).
+A poll writes up to 16 LSH band rows per entry (15 bands, and a title key for
+headlines of three content words or more) and probes the band table with as
+many keys, each in its own time window. Rows carry the day of their time and
+the table's key leads with it: a poll's inserts land in the few days around
+now, a small part of the table that stays in the page cache and leaves
+checkpoints few distinct pages to write, however many entries lie behind it. A
+probe seeks once per day of its window that holds rows (one ``day IN (…)``
+probe row for up to seven days); the SQLite poller first drops the probes that
+cannot hit (:mod:`feedhub.stories.band_filter`).
 
 Sent row by row through SQLAlchemy's executemany, the bind processing alone
 costs more than the database work. Band rows go to SQLite through the
@@ -35,7 +36,9 @@ from feedhub.stories.band_filter import LOOKBACK_DAYS, BandFilter, new_token
 
 _DELETE_CHUNK = 500
 # a row that is there already is the same row (the whole row is its key)
-_SQLITE_INSERT = "INSERT OR IGNORE INTO lsh_bands (band_key, entry_id, at, day) VALUES (?, ?, ?, ?)"
+_SQLITE_INSERT = (
+    "INSERT INTO lsh_bands (band_key, entry_id, at, day) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 _PG_INSERT = text(
     "INSERT INTO lsh_bands (band_key, entry_id, at, day) "
     "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS integer[]), "
@@ -265,9 +268,11 @@ def _ready_filter(session: Session, probes: int) -> BandFilter | None:
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is None:
         return None
-    token = session.execute(_SQLITE_TOKEN).scalar() or 0
-    if band_filter.token != token:
+    token = session.execute(_SQLITE_TOKEN).scalar()
+    if token is None or band_filter.token != token:
         band_filter.token = None  # behind the database: unusable until built again
+    if token is None:
+        return None  # no token row (yet): the next insert writes one
     if band_filter.token is None and not band_filter.worth_building(probes):
         return None
     today = band_day(datetime.now(UTC))
@@ -288,8 +293,8 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
     token = new_token()
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is not None:
-        stored = session.execute(_SQLITE_TOKEN).scalar() or 0
-        if band_filter.token == stored:
+        stored = session.execute(_SQLITE_TOKEN).scalar()
+        if stored is not None and band_filter.token == stored:
             band_filter.add(keys)
             band_filter.token = token
         else:

@@ -4,6 +4,8 @@ Revision ID: 0012_band_writes
 Revises: 0011_band_rows_clustered
 """
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +22,8 @@ def upgrade() -> None:
         sa.Column("token", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.bulk_insert(table, [{"id": 1, "token": 0}])
+    # random like every later token: a bitmap is never complete for a value by chance
+    op.bulk_insert(table, [{"id": 1, "token": secrets.randbits(62) + 1}])
 
 
 def downgrade() -> None:
