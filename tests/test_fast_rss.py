@@ -434,9 +434,13 @@ def test_unknown_element_bails() -> None:
 
 
 def test_prefix_bound_to_another_known_namespace_bails() -> None:
-    # feedparser would rename the Dublin Core elements after this declaration
-    body = rss(item('<dc:creator>Jana</dc:creator><x xmlns:dc="http://purl.org/dc/terms/"/>'))
-    bails(body)
+    """With ``dc`` bound to DCMI terms, feedparser names Dublin Core's creator
+    ``dcterms:creator`` and finds no author; ElementTree still sees dc:creator."""
+    body = rss(
+        '<item xmlns:dc="http://purl.org/dc/terms/"><title>Titel</title>'
+        '<dce:creator xmlns:dce="http://purl.org/dc/elements/1.1/">Jana</dce:creator></item>'
+    )
+    assert only_entry(bails(body)).author == ""
 
 
 def test_xml_base_bails() -> None:

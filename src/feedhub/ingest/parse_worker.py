@@ -24,8 +24,9 @@ PARSE_NICENESS = 5
 def lower_priority() -> None:
     """Parse workers yield the CPU to the process that stores (and serves pages).
 
-    With as many workers as cores, the storing main thread competed with them
-    for a core and, being one serial stage, set the pace of the whole poll.
+    The storing main thread is one serial stage and sets the pace of a poll;
+    whenever it shares a core with a worker (more workers than spare cores, or
+    a web process's requests), it should win.
     """
     with contextlib.suppress(OSError):  # not permitted: equal priority is still correct
         os.nice(PARSE_NICENESS)

@@ -5,7 +5,7 @@ queries however many entries the feed has: one for exact canonical-URL matches,
 one that counts LSH band hits, each key in its own entry's time window, one for
 the candidates' stored signatures and one for the sources already in
 the confirmed stories. Every lookup is an indexed equality or range probe
-(``entries.canonical_url``, ``lsh_bands (band_key, at)``, ``entries.story_id``),
+(``entries.canonical_url``, ``lsh_bands (day, band_key, at)``, ``entries.story_id``),
 so the cost per entry does not grow with the number of stored entries.
 
 The rules are those of clustering one entry at a time, in feed order: an

@@ -1,8 +1,8 @@
 """MinHash signatures on uint64 arrays, equal to the big-integer formula.
 
 The signature is, per permutation (a, b), the least ``(a * x + b) mod (2^61 - 1)``
-over the shingle hashes x. In pure Python that is 40 x ~40 big-integer multiply
-and modulo operations per entry, a quarter of a parse worker's time. Here the
+over the shingle hashes x. In pure Python that is 30 x ~40 big-integer multiply
+and modulo operations per entry, a large share of a parse worker's time. Here the
 product a * x is split into 32-bit halves and folded with 2^61 ≡ 1 and
 2^64 ≡ 8 (mod 2^61 - 1), so every value fits a uint64 and equals the exact
 result: band keys stored by earlier versions stay valid.
