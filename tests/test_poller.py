@@ -17,8 +17,20 @@ from feedhub.db import Database
 from feedhub.ingest import parse_worker
 from feedhub.ingest import poller as poller_mod
 from feedhub.ingest.poller import Poller, PollerBusy, parse_processes, poll_once, poll_source_now
+from feedhub.ingest.records import EntryData
 from feedhub.ingest.sources import add_source
-from feedhub.models import Entry, Fetch, Source, SourceEvent, Star, Tombstone, User, utcnow
+from feedhub.models import (
+    Entry,
+    Fetch,
+    LshBand,
+    Source,
+    SourceEvent,
+    Star,
+    Tombstone,
+    User,
+    utcnow,
+)
+from feedhub.stories import features
 
 from .feedserver import FeedServer, Response, SeenRequest, rss
 
@@ -158,6 +170,73 @@ def test_changed_entry_updates_in_place(
     with db.session() as s:
         titles = set(s.scalars(select(Entry.title)))
     assert "Meldung a 0 (aktualisiert)" in titles and "Meldung a 0" not in titles
+
+
+@pytest.fixture
+def prepared_titles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Titles of the entries whose features are computed, wherever (parsing inline)."""
+    seen: list[str] = []
+    real = features.prepare_entry
+
+    def counting(data: EntryData) -> None:
+        seen.append(data.title)
+        real(data)
+
+    monkeypatch.setattr(features, "prepare_entry", counting)
+    return seen
+
+
+def test_a_changed_feed_prepares_only_entries_not_stored_unchanged(
+    db: Database,
+    settings: Settings,
+    feed_server: FeedServer,
+    add: Add,
+    prepared_titles: list[str],
+) -> None:
+    inline = dataclasses.replace(settings, parse_processes=-1)
+    first = items(3)
+    add(feed_server.add("/feed", body=rss(first)))
+    poll_once(db, inline)
+    assert len(prepared_titles) == 3
+    changed = [dict(it) for it in first]
+    changed[1]["description"] = "Neuwied. Der Text wurde ergänzt."
+    feed_server.add("/feed", body=rss(changed + items(1, start=3)))
+    make_due(db)
+    prepared_titles.clear()
+    summary = poll_once(db, inline)
+    assert (summary.new_entries, summary.updated_entries) == (1, 1)
+    assert sorted(prepared_titles) == ["Meldung a 1", "Meldung a 3"]
+
+
+def test_a_new_entry_with_a_stored_text_is_prepared_while_storing(
+    db: Database,
+    settings: Settings,
+    feed_server: FeedServer,
+    add: Add,
+    prepared_titles: list[str],
+) -> None:
+    """The parse step skips it (its content hash is known); storing must not."""
+    inline = dataclasses.replace(settings, parse_processes=-1)
+    first = items(2)
+    sid = add(feed_server.add("/feed", body=rss(first)))
+    poll_once(db, inline)
+    copy = {**first[0], "guid": "a-0-neu", "link": "https://news.example/a/0-neu"}
+    feed_server.add("/feed", body=rss([*first, copy]))
+    make_due(db)
+    prepared_titles.clear()
+    assert poll_once(db, inline).new_entries == 1
+    assert prepared_titles == ["Meldung a 0"]  # once, while storing
+    with db.session() as s:
+        bands = dict(
+            s.execute(
+                select(Entry.url, func.count())
+                .join(LshBand, Entry.id == LshBand.entry_id)
+                .where(Entry.source_id == sid)
+                .group_by(Entry.url)
+            ).all()
+        )
+    # the copy's features are the original's: the same band rows
+    assert bands["https://news.example/a/0-neu"] == bands["https://news.example/a/0"] > 0
 
 
 def test_guids_changing_every_poll_fall_back_to_url_identity(

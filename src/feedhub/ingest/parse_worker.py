@@ -32,11 +32,14 @@ def lower_priority() -> None:
         os.nice(PARSE_NICENESS)
 
 
-def parse_feed(body: bytes, headers: dict[str, str], url: str) -> tuple[FeedData, float]:
-    """The parsed, prepared feed and the CPU seconds it took."""
+def parse_feed(
+    body: bytes, headers: dict[str, str], url: str, known: frozenset[str] = frozenset()
+) -> tuple[FeedData, float]:
+    """The parsed feed and the CPU seconds it took; entries whose content hash is in
+    *known* (stored unchanged) are left unprepared."""
     started = time.process_time()
     feed = process_feed(body, headers, url)
-    prepare_feed(feed)  # the stories stage's text work, here in the worker
+    prepare_feed(feed, skip=known)  # the stories stage's text work, here in the worker
     return feed, time.process_time() - started
 
 

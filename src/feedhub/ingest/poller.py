@@ -46,7 +46,7 @@ from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
-from feedhub.models import Fetch, PollerLock, Source, SourceEvent, utcnow
+from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
 from feedhub.stories.band_filter import BandFilter
 from feedhub.stories.bulk import BAND_FILTER
 
@@ -82,6 +82,8 @@ class Outcome:
     body_hash: str | None = None
     feed: FeedData | None = None
     parse_seconds: float = 0.0
+    # content hashes of the source's latest stored entries: parsing skips their features
+    known: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -119,6 +121,7 @@ class PollSummary:
 
 
 Progress = Callable[[str, str], None]
+KNOWN_HASHES = 300  # more than nearly any feed carries
 
 
 def worker_name() -> str:
@@ -258,7 +261,28 @@ class Poller:
         else:
             result = self.fetcher.fetch(req)
         body_hash = hashlib.sha256(result.body).hexdigest() if result.ok and result.body else None
-        return Outcome(job, result, body_hash)
+        outcome = Outcome(job, result, body_hash)
+        if body_hash and job.body_hash and body_hash != job.body_hash:
+            outcome.known = self.known_hashes(job.source_id)  # here, off the storing thread
+        return outcome
+
+    def known_hashes(self, source_id: int) -> frozenset[str]:
+        """Content hashes of the source's latest stored entries.
+
+        A changed feed mostly repeats items already stored unchanged; their
+        dedup and search features would be computed only to be thrown away
+        (storing skips an entry whose content hash it has). Any other entry
+        that arrives without them (it changed, or is new with a known text)
+        is prepared while storing.
+        """
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Entry.content_hash)
+                .where(Entry.source_id == source_id)
+                .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
+                .limit(KNOWN_HASHES)
+            )
+            return frozenset(rows)
 
     def run_round(
         self,
@@ -320,12 +344,12 @@ class Poller:
                     pool = self.parse_pool()  # started on first need: 304 rounds skip it
                     if pool is not None:
                         parsing: Future[object] = pool.submit(
-                            parse_feed, body, headers, outcome.result.final_url
+                            parse_feed, body, headers, outcome.result.final_url, outcome.known
                         )
                         pending[parsing] = ("parse", outcome)
                         continue
                     outcome.feed, outcome.parse_seconds = parse_feed(
-                        body, headers, outcome.result.final_url
+                        body, headers, outcome.result.final_url, outcome.known
                     )
                 self._finish(outcome, summary, progress)
             else:

@@ -121,13 +121,16 @@ def prepare_entry(data: EntryData) -> None:
     data.prepared = True
 
 
-def prepare_feed(feed: FeedData) -> None:
-    """Prepare every entry of a parsed feed; never raises (like parsing).
+def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:
+    """Prepare the entries of a parsed feed but those whose content hash is in
+    *skip*; never raises (like parsing).
 
     An entry that cannot be prepared is left as it is; storing prepares it
     again and reports the error there, in the poll's transaction.
     """
     for entry in feed.entries:
+        if entry.content_hash in skip:
+            continue
         try:
             prepare_entry(entry)
         except Exception:  # the parse worker must hand back what it has
