@@ -186,14 +186,15 @@ def prepared_titles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def inline(settings: Settings) -> Settings:
+    """Settings that parse in the poller itself (so a test sees what parsing does)."""
+    return dataclasses.replace(settings, parse_processes=-1)
+
+
 def test_a_changed_feed_prepares_only_entries_not_stored_unchanged(
-    db: Database,
-    settings: Settings,
-    feed_server: FeedServer,
-    add: Add,
-    prepared_titles: list[str],
+    db: Database, inline: Settings, feed_server: FeedServer, add: Add, prepared_titles: list[str]
 ) -> None:
-    inline = dataclasses.replace(settings, parse_processes=-1)
     first = items(3)
     add(feed_server.add("/feed", body=rss(first)))
     poll_once(db, inline)
@@ -209,14 +210,9 @@ def test_a_changed_feed_prepares_only_entries_not_stored_unchanged(
 
 
 def test_a_new_entry_with_a_stored_text_is_prepared_while_storing(
-    db: Database,
-    settings: Settings,
-    feed_server: FeedServer,
-    add: Add,
-    prepared_titles: list[str],
+    db: Database, inline: Settings, feed_server: FeedServer, add: Add, prepared_titles: list[str]
 ) -> None:
     """The parse step skips it (its content hash is known); storing must not."""
-    inline = dataclasses.replace(settings, parse_processes=-1)
     first = items(2)
     sid = add(feed_server.add("/feed", body=rss(first)))
     poll_once(db, inline)
