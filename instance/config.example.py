@@ -11,7 +11,7 @@
 # MAX_INTERVAL = 86400
 # MAX_BACKOFF = 86400
 # FETCH_WORKERS = 16
-# PARSE_PROCESSES = 0              # 0: one per core on 2+ cores, parse inline on 1; -1: inline
+# PARSE_PROCESSES = 0              # 0: one fewer than cores on 2+ cores, inline on 1; -1: inline
 # MAX_PER_HOST = 2                 # concurrent requests per host
 # CONNECT_TIMEOUT = 10.0
 # TOTAL_TIMEOUT = 30.0
