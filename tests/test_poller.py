@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from feedhub.config import Settings
 from feedhub.db import Database
@@ -207,6 +208,23 @@ def test_a_changed_feed_prepares_only_entries_not_stored_unchanged(
     summary = poll_once(db, inline)
     assert (summary.new_entries, summary.updated_entries) == (1, 1)
     assert sorted(prepared_titles) == ["Meldung a 1", "Meldung a 3"]
+
+
+def test_a_failed_lookup_of_stored_hashes_only_costs_the_skipped_work(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    poller = Poller(db, settings, workers=1)
+
+    def broken() -> Any:
+        raise OperationalError("SELECT content_hash", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(poller.db, "session", broken)
+    try:
+        assert poller.known_hashes(1) == frozenset()
+    finally:
+        monkeypatch.undo()
+        poller.close()
+    assert "stored content hashes not read" in caplog.text
 
 
 def test_a_new_entry_with_a_stored_text_is_prepared_while_storing(

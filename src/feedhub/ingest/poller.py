@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from feedhub.config import Settings
@@ -273,16 +274,20 @@ class Poller:
         dedup and search features would be computed only to be thrown away
         (storing skips an entry whose content hash it has). Any other entry
         that arrives without them (it changed, or is new with a known text)
-        is prepared while storing.
+        is prepared while storing. A failed lookup only costs that work.
         """
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(Entry.content_hash)
-                .where(Entry.source_id == source_id)
-                .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
-                .limit(KNOWN_HASHES)
-            )
-            return frozenset(rows)
+        try:
+            with self.db.session() as s:
+                rows = s.scalars(
+                    select(Entry.content_hash)
+                    .where(Entry.source_id == source_id)
+                    .order_by(Entry.first_seen_at.desc(), Entry.id.desc())
+                    .limit(KNOWN_HASHES)
+                )
+                return frozenset(rows)
+        except SQLAlchemyError as exc:
+            log.warning("source %s: stored content hashes not read: %s", source_id, exc)
+            return frozenset()
 
     def run_round(
         self,
