@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,6 +172,26 @@ def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry
     assert {key: (day, at) for key, day, at in rows} == {
         key: (band_day(at), band_micros(at)) for key, at in enumerate(TIMES)
     }
+
+
+def test_migration_copies_band_rows_without_sorting_them(tmp_path: Path) -> None:
+    """In the old index's order: a table of tens of millions of rows must not be
+    sorted (in memory, with temp_store=MEMORY)."""
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0010_band_days")
+    migration = importlib.import_module("feedhub.migrations.versions.0011_band_rows_clustered")
+    with db.engine.connect() as conn:
+        plan = " / ".join(
+            str(row[3])
+            for row in conn.execute(
+                text("EXPLAIN QUERY PLAN " + migration.rows_in_key_order("sqlite"))
+            )
+        )
+    db.dispose()
+    assert "COVERING INDEX ix_lsh_bands_day_key" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_downgrade_turns_band_times_back_into_timestamps(db: Database, entry_id: int) -> None:

@@ -170,6 +170,20 @@ def test_a_bitmap_is_built_only_once_enough_probes_went_out_without_one(
         assert band_filter.token is None and sent == [0, 0]
 
 
+def test_a_row_on_the_first_day_of_the_bitmap_is_in_it(db: Database, entry_ids: list[int]) -> None:
+    """The build reads the days it covers, its first one included."""
+    first_day = band_day(NOW) - LOOKBACK_DAYS
+    at = datetime.fromtimestamp(first_day * 86400 + 60, UTC)
+    assert band_day(at) == first_day
+    with db.session() as session:
+        insert_bands(session, [(801, entry_ids[0], at)])
+    band_filter = BandFilter()
+    probe = [(0, 801, at - timedelta(seconds=30), at + timedelta(hours=72))]
+    assert _hits(db, probe, band_filter) == [(0, entry_ids[0], 1)]
+    if db.dialect == "sqlite":
+        assert band_filter.covers(first_day) and band_filter.may_hold(801)
+
+
 def test_rows_another_writer_inserts_are_found(db: Database, entry_ids: list[int]) -> None:
     """A web process's "poll now" writes band rows the poller's bitmap has never seen."""
     band_filter = BandFilter()

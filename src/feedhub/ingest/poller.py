@@ -160,6 +160,7 @@ class Poller:
         self._holds_checkpoints = True
         # the SQLite poller's bitmap of stored band keys, once it holds the poller lock
         self.band_filter: BandFilter | None = None
+        self._lookup_lock = threading.Lock()  # see known_hashes
 
     # -- pools ---------------------------------------------------------------
     def parse_pool(self) -> Executor | None:
@@ -275,9 +276,11 @@ class Poller:
         (storing skips an entry whose content hash it has). Any other entry
         that arrives without them (it changed, or is new with a known text)
         is prepared while storing. A failed lookup only costs that work.
+        One lookup at a time: sixteen fetch threads would otherwise hold as many
+        connections (on SQLite each with its own page cache).
         """
         try:
-            with self.db.session() as s:
+            with self._lookup_lock, self.db.session() as s:
                 rows = s.scalars(
                     select(Entry.content_hash)
                     .where(Entry.source_id == source_id)

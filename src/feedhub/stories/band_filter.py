@@ -15,9 +15,13 @@ it learns about through ``band_writes.token``, which every insert of band rows
 on SQLite sets to a new random value. Before it is used the bitmap is checked
 against the stored token, and rebuilt from the table when another writer has
 been there, or when a rolled-back poll left the bitmap ahead of the database.
-Building reads a week of band rows, so a bitmap is built only once
+Building reads nine days of band rows, so a bitmap is built only once
 ``BUILD_AFTER`` probe keys went out without one: a poll of a few new entries
 just sends its probes.
+
+(Rows another process commits between the token check and the probe are
+missed, as rows committed just after the probe always were: a poll's first
+reads are not one snapshot.)
 
 PostgreSQL runs several pollers at once, which would invalidate each other's
 bitmaps on every poll; it probes every key as before.

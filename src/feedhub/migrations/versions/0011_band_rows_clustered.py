@@ -60,17 +60,28 @@ def _new_table(name: str) -> None:
     )
 
 
+def rows_in_key_order(dialect: str) -> str:
+    """The old rows, converted, in the new key's order.
+
+    That is the old index's order: a covering scan, no sort. Duplicates are
+    dropped by the INSERT rather than by DISTINCT (a temporary B-tree of the
+    whole table, in memory with temp_store=MEMORY). Rows of deleted entries stay
+    behind, checked row by row: an IN list made the planner drive the scan by
+    entry and sort everything after.
+    """
+    return (
+        f"SELECT day, band_key, {_MICROS_SQL[dialect]}, entry_id FROM lsh_bands "
+        "WHERE EXISTS (SELECT 1 FROM entries WHERE entries.id = lsh_bands.entry_id) "
+        "ORDER BY day, band_key, at, entry_id"
+    )
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     _new_table("lsh_bands_new")
-    # in the old index's order (a covering scan, no sort), duplicates dropped on the
-    # way rather than by DISTINCT (a temporary B-tree of the whole table, in memory
-    # with temp_store=MEMORY); rows of deleted entries are left behind
     op.execute(
         "INSERT INTO lsh_bands_new (day, band_key, at, entry_id) "
-        f"SELECT day, band_key, {_MICROS_SQL[dialect]}, entry_id FROM lsh_bands "
-        "WHERE entry_id IN (SELECT id FROM entries) "
-        "ORDER BY day, band_key, at, entry_id ON CONFLICT DO NOTHING"
+        f"{rows_in_key_order(dialect)} ON CONFLICT DO NOTHING"
     )
     op.drop_table("lsh_bands")
     op.rename_table("lsh_bands_new", "lsh_bands")
