@@ -307,7 +307,7 @@ class BandWrites(Base):
 
     __tablename__ = "band_writes"
     id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[int] = mapped_column(BigInteger)  # random; migration 0012 seeds it
 
 
 class StoryMerge(Base):

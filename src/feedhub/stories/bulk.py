@@ -184,10 +184,10 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     """Insert LSH band rows: one executemany on SQLite, one statement on PostgreSQL."""
     if not rows:
         return
+    # a poll's rows share a few times: each is converted once
+    columns = {at: (band_micros(at), band_day(at)) for at in {r[2] for r in rows}}
     if session_is_sqlite(session):
-        # the driver's own executemany: no bind processing per row, no JSON to parse;
-        # a poll's rows share a few times, so each is formatted once
-        columns = {at: (band_micros(at), band_day(at)) for at in {r[2] for r in rows}}
+        # the driver's own executemany: no bind processing per row, no JSON to parse
         session.connection().exec_driver_sql(
             _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
         )
@@ -198,8 +198,8 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         {
             "keys": [r[0] for r in rows],
             "ids": [r[1] for r in rows],
-            "ats": [band_micros(r[2]) for r in rows],
-            "days": [band_day(r[2]) for r in rows],
+            "ats": [columns[r[2]][0] for r in rows],
+            "days": [columns[r[2]][1] for r in rows],
         },
     )
 
