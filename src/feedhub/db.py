@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedhub.wal import DEFAULT_PAGES, FALLBACK_PAGES, WalCheckpointer
@@ -89,6 +89,20 @@ def is_sqlite(engine: Engine) -> bool:
 
 def session_is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for a Core statement built once at import.
+
+    ``Session.execute`` runs even a Core statement through the ORM's execution
+    layer, and a statement built per call pays for its construction and cache
+    key: a 40-key IN lookup cost 200 µs that way and 60 µs as a prebuilt
+    statement on the connection, and a poll sends some twenty of them. Pending
+    ORM changes are flushed first, as ``Session.execute``'s autoflush would.
+    """
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 class Database:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from feedhub.db import core
 from feedhub.ingest import identify
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.models import Entry, Fetch, Source, Star, Tombstone
@@ -24,6 +25,19 @@ from feedhub.stories.service import ChangedEntry, NewEntry, attach_batch, detach
 # an entry dated this far in the future is taken as first seen now
 MAX_FUTURE = timedelta(days=2)
 CHUNK = 500
+_LOAD = select(
+    Entry.id, Entry.identity, Entry.content_hash, Entry.story_id, Entry.first_seen_at
+).where(
+    Entry.source_id == bindparam("source"), Entry.identity.in_(bindparam("keys", expanding=True))
+)
+_TOMBSTONES = select(Tombstone.identity).where(
+    Tombstone.source_id == bindparam("source"),
+    Tombstone.identity.in_(bindparam("keys", expanding=True)),
+)
+_KNOWN_URLS = select(Entry.canonical_url).where(
+    Entry.source_id == bindparam("source"),
+    Entry.canonical_url.in_(bindparam("urls", expanding=True)),
+)
 
 
 @dataclass
@@ -179,12 +193,7 @@ def _guids_look_unstable(
         return False
     urls = sorted({e.canonical_url for e in unknown if e.canonical_url})[:CHUNK]
     known_urls = {
-        url: True
-        for url in session.scalars(
-            select(Entry.canonical_url).where(
-                Entry.source_id == source_id, Entry.canonical_url.in_(urls)
-            )
-        )
+        url: True for url in core(session).scalars(_KNOWN_URLS, {"source": source_id, "urls": urls})
     }
     return identify.guids_look_unstable(entries, existing, known_urls)
 
@@ -193,11 +202,7 @@ def _load(session: Session, source_id: int, identities: set[str]) -> dict[str, _
     found: dict[str, _Stored] = {}
     keys = sorted(identities)
     for i in range(0, len(keys), CHUNK):
-        rows = session.execute(
-            select(
-                Entry.id, Entry.identity, Entry.content_hash, Entry.story_id, Entry.first_seen_at
-            ).where(Entry.source_id == source_id, Entry.identity.in_(keys[i : i + CHUNK]))
-        )
+        rows = core(session).execute(_LOAD, {"source": source_id, "keys": keys[i : i + CHUNK]})
         for row in rows:
             found[row.identity] = _Stored(
                 row.id, row.identity, row.content_hash, row.story_id, row.first_seen_at
@@ -210,11 +215,7 @@ def _tombstones(session: Session, source_id: int, identities: set[str]) -> set[s
     keys = sorted(identities)
     for i in range(0, len(keys), CHUNK):
         found.update(
-            session.scalars(
-                select(Tombstone.identity).where(
-                    Tombstone.source_id == source_id, Tombstone.identity.in_(keys[i : i + CHUNK])
-                )
-            )
+            core(session).scalars(_TOMBSTONES, {"source": source_id, "keys": keys[i : i + CHUNK]})
         )
     return found
 

@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from feedhub.db import core
 from feedhub.models import Entry, Place, Source, Story, StoryPlace, utcnow
 from feedhub.slug import slugify
 from feedhub.stories.classify import (
@@ -37,6 +38,7 @@ from feedhub.stories.stemming import stem_text
 _CHUNK = 500
 _STORIES = cast(Table, Story.__table__)
 _STORY_PLACES = cast(Table, StoryPlace.__table__)
+_INSERT_STORY_PLACES = insert(_STORY_PLACES)
 
 
 @dataclass(frozen=True)
@@ -145,12 +147,15 @@ def compute_story(
 
 
 # -- places -------------------------------------------------------------------------------
+_PLACE_IDS = select(Place.name, Place.id).where(Place.name.in_(bindparam("names", expanding=True)))
+
+
 def place_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     """Get-or-create places by name; racing writers are absorbed by ON CONFLICT DO NOTHING."""
     wanted = {name: slugify(name) for name in names}
     if not wanted:
         return {}
-    found = dict(session.execute(select(Place.name, Place.id).where(Place.name.in_(wanted))).all())
+    found = dict(core(session).execute(_PLACE_IDS, {"names": list(wanted)}).all())
     missing = [n for n in wanted if n not in found]
     if missing:
         dialect = session.get_bind().dialect.name
@@ -205,7 +210,7 @@ def sync_places(
             delete(StoryPlace).where(tuple_(StoryPlace.story_id, StoryPlace.place_id).in_(stale))
         )
     if new:
-        session.execute(insert(_STORY_PLACES), new)
+        core(session).execute(_INSERT_STORY_PLACES, new)
     if moved:
         session.connection().execute(
             update(_STORY_PLACES)

@@ -29,8 +29,9 @@ from typing import Any
 
 from sqlalchemy import Table, TextClause, delete, insert, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
-from feedhub.db import session_is_sqlite
+from feedhub.db import core, session_is_sqlite
 from feedhub.models import LshBand
 from feedhub.stories.band_filter import LOOKBACK_DAYS, BandFilter, new_token
 
@@ -148,14 +149,21 @@ def _days_with_rows(session: Session, sqlite: bool, days: set[int]) -> set[int]:
     rows committed after the probe statement began always were.)
     """
     if sqlite:
-        rows = session.execute(_SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
+        rows = core(session).execute(_SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
     else:
-        rows = session.execute(_PG_DAYS_WITH_ROWS, {"days": sorted(days)})
+        rows = core(session).execute(_PG_DAYS_WITH_ROWS, {"days": sorted(days)})
     return {int(day) for (day,) in rows}
 
 
 def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@functools.cache
+def _insert_returning_id(table: Table, sqlite: bool) -> ReturningInsert[int]:
+    if sqlite:
+        return insert(table).returning(table.c.id)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def insert_returning_ids(
@@ -174,10 +182,9 @@ def insert_returning_ids(
     """
     if not rows:
         return []
-    if session_is_sqlite(session):
-        return sorted(session.execute(insert(table).returning(table.c.id), rows).scalars())
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(statement, rows).scalars())
+    sqlite = session_is_sqlite(session)
+    ids = core(session).execute(_insert_returning_id(table, sqlite), rows).scalars()
+    return sorted(ids) if sqlite else list(ids)
 
 
 def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
@@ -193,7 +200,7 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
         )
         _note_band_write(session, [r[0] for r in rows])
         return
-    session.execute(
+    core(session).execute(
         _PG_INSERT,
         {
             "keys": [r[0] for r in rows],
@@ -239,7 +246,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
             + ",".join(f"[{i},{key}{tail}" for i, key, lo, hi in probes for tail in tails[(lo, hi)])
             + "]"
         )
-        result = session.execute(statement, {"probes": payload, "best": best})
+        result = core(session).execute(statement, {"probes": payload, "best": best})
     else:
         seeks = [(i, k, lo, hi, g) for i, k, lo, hi in probes for g in padded[(lo, hi)]]
         params: dict[str, object] = {
@@ -251,7 +258,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         }
         for n in range(width):
             params[f"d{n}"] = [s[4][n] for s in seeks]
-        result = session.execute(statement, params)
+        result = core(session).execute(statement, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
 
 
@@ -268,7 +275,7 @@ def _ready_filter(session: Session, probes: int) -> BandFilter | None:
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is None:
         return None
-    token = session.execute(_SQLITE_TOKEN).scalar()
+    token = core(session).execute(_SQLITE_TOKEN).scalar()
     if token is None or band_filter.token != token:
         band_filter.token = None  # behind the database: unusable until built again
     if token is None:
@@ -293,10 +300,10 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
     token = new_token()
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is not None:
-        stored = session.execute(_SQLITE_TOKEN).scalar()
+        stored = core(session).execute(_SQLITE_TOKEN).scalar()
         if stored is not None and band_filter.token == stored:
             band_filter.add(keys)
             band_filter.token = token
         else:
             band_filter.token = None
-    session.execute(_SQLITE_SET_TOKEN, {"token": token})
+    core(session).execute(_SQLITE_SET_TOKEN, {"token": token})

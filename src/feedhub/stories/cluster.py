@@ -19,10 +19,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from feedhub.db import core
 from feedhub.models import Entry
 from feedhub.stories.bulk import Probe, band_hits
 from feedhub.stories.features import Signature, decode_shingles, decode_signature, signature_of
@@ -141,6 +143,32 @@ class _UrlMatch:
     same_source_pinned: bool
 
 
+def _url_matches_statement() -> Select[Any]:
+    same = case((Entry.source_id == bindparam("source"), 0), else_=1)
+    ranked = (
+        select(
+            Entry.id,
+            Entry.story_id,
+            Entry.canonical_url,
+            same.label("other_source"),
+            Entry.story_pinned,
+            func.row_number()
+            .over(
+                partition_by=Entry.canonical_url,
+                order_by=(same, Entry.story_pinned.desc(), Entry.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Entry.canonical_url.in_(bindparam("urls", expanding=True)))
+        .where(Entry.story_id.is_not(None))
+        .subquery()
+    )
+    return select(ranked).where(ranked.c.rank == 1)
+
+
+_URL_MATCHES = _url_matches_statement()
+
+
 def _url_matches(session: Session, source_id: int, urls: set[str]) -> dict[str, _UrlMatch]:
     """Per canonical URL, the stored entry a new entry of *source_id* would join.
 
@@ -150,26 +178,8 @@ def _url_matches(session: Session, source_id: int, urls: set[str]) -> dict[str, 
     found: dict[str, _UrlMatch] = {}
     keys = sorted(urls)
     for start in range(0, len(keys), _CHUNK):
-        same = case((Entry.source_id == source_id, 0), else_=1)
-        ranked = (
-            select(
-                Entry.id,
-                Entry.story_id,
-                Entry.canonical_url,
-                same.label("other_source"),
-                Entry.story_pinned,
-                func.row_number()
-                .over(
-                    partition_by=Entry.canonical_url,
-                    order_by=(same, Entry.story_pinned.desc(), Entry.id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(Entry.canonical_url.in_(keys[start : start + _CHUNK]))
-            .where(Entry.story_id.is_not(None))
-            .subquery()
-        )
-        for row in session.execute(select(ranked).where(ranked.c.rank == 1)):
+        params = {"source": source_id, "urls": keys[start : start + _CHUNK]}
+        for row in core(session).execute(_URL_MATCHES, params):
             found[row.canonical_url] = _UrlMatch(
                 row.id, row.story_id, row.other_source == 0 and bool(row.story_pinned)
             )
@@ -223,23 +233,24 @@ def _top_hits(batch: Sequence[Pending], stored: list[Counter[int]]) -> list[dict
     return result
 
 
+_CANDIDATES = select(
+    Entry.id,
+    Entry.story_id,
+    Entry.source_id,
+    Entry.place,
+    Entry.sponsored,
+    Entry.signature,
+    # the text is only needed for rows stored before signatures existed
+    case((Entry.signature.is_(None), Entry.title), else_="").label("title"),
+    case((Entry.signature.is_(None), Entry.lead), else_="").label("lead"),
+).where(Entry.id.in_(bindparam("ids", expanding=True)), Entry.story_id.is_not(None))
+
+
 def _load_candidates(session: Session, ids: set[int]) -> dict[int, _Candidate]:
     found: dict[int, _Candidate] = {}
     keys = sorted(ids)
     for start in range(0, len(keys), _CHUNK):
-        for row in session.execute(
-            select(
-                Entry.id,
-                Entry.story_id,
-                Entry.source_id,
-                Entry.place,
-                Entry.sponsored,
-                Entry.signature,
-                # the text is only needed for rows stored before signatures existed
-                case((Entry.signature.is_(None), Entry.title), else_="").label("title"),
-                case((Entry.signature.is_(None), Entry.lead), else_="").label("lead"),
-            ).where(Entry.id.in_(keys[start : start + _CHUNK]), Entry.story_id.is_not(None))
-        ):
+        for row in core(session).execute(_CANDIDATES, {"ids": keys[start : start + _CHUNK]}):
             found[row.id] = _Candidate(
                 row.id,
                 row.story_id,
@@ -276,14 +287,19 @@ def confirm(pending: Pending, candidates: Sequence[_Candidate]) -> list[tuple[fl
     return confirmed
 
 
+_STORY_SOURCES = (
+    select(Entry.story_id, Entry.source_id)
+    .where(Entry.story_id.in_(bindparam("ids", expanding=True)))
+    .distinct()
+)
+
+
 def _story_sources(session: Session, story_ids: set[int]) -> dict[int, set[int]]:
     found: dict[int, set[int]] = defaultdict(set)
     keys = sorted(story_ids)
     for start in range(0, len(keys), _CHUNK):
-        for story_id, source_id in session.execute(
-            select(Entry.story_id, Entry.source_id)
-            .where(Entry.story_id.in_(keys[start : start + _CHUNK]))
-            .distinct()
+        for story_id, source_id in core(session).execute(
+            _STORY_SOURCES, {"ids": keys[start : start + _CHUNK]}
         ):
             if story_id is not None:
                 found[story_id].add(source_id)

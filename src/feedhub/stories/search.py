@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import column, delete, table, text
+from sqlalchemy import bindparam, column, delete, table, text
 from sqlalchemy.orm import Session
 
-from feedhub.db import session_is_sqlite
+from feedhub.db import core, session_is_sqlite
 from feedhub.ingest.sanitize import html_to_text
 from feedhub.stories.search_query import highlight_terms, query_words, search_stories
 from feedhub.stories.stemming import stem_text
@@ -61,6 +61,7 @@ def index_story(session: Session, story_id: int, document: str) -> None:
     index_documents(session, [(story_id, document, stem_text(document))])
 
 
+_FTS_DELETE = delete(_fts).where(_fts.c.rowid.in_(bindparam("ids", expanding=True)))
 _FTS_INSERT = text("INSERT INTO story_fts (rowid, body) VALUES (:id, :stemmed)")
 _PG_UPSERT = text(
     "INSERT INTO story_search (story_id, document) VALUES (:id, "
@@ -79,11 +80,12 @@ def index_documents(session: Session, documents: Sequence[tuple[int, str, str]])
     """
     if not documents:
         return
+    connection = core(session)
     if session_is_sqlite(session):
-        session.execute(delete(_fts).where(_fts.c.rowid.in_([d[0] for d in documents])))
-        session.execute(_FTS_INSERT, [{"id": d[0], "stemmed": d[2]} for d in documents])
+        connection.execute(_FTS_DELETE, {"ids": [d[0] for d in documents]})
+        connection.execute(_FTS_INSERT, [{"id": d[0], "stemmed": d[2]} for d in documents])
         return
-    session.execute(_PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents])
+    connection.execute(_PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents])
 
 
 def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:

@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from feedhub.db import core
 from feedhub.ingest.records import EntryData
 from feedhub.models import Entry, Source, Story, StoryMerge
 from feedhub.stories.aggregate import (
@@ -43,6 +44,17 @@ _CHUNK = 500
 ENTRIES = cast(Table, Entry.__table__)
 STORIES = cast(Table, Story.__table__)
 MERGES = cast(Table, StoryMerge.__table__)
+_INSERT_MERGES = insert(MERGES)
+# a one-entry story's representative is its entry
+_SET_REPRESENTATIVE = (
+    update(STORIES)
+    .where(STORIES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        representative_entry_id=select(func.min(ENTRIES.c.id))
+        .where(ENTRIES.c.story_id == STORIES.c.id)
+        .scalar_subquery()
+    )
+)
 
 
 @dataclass
@@ -312,7 +324,7 @@ def _write_bands_and_merges(
             }
         )
     if merges:
-        session.execute(insert(MERGES), merges)
+        core(session).execute(_INSERT_MERGES, merges)
 
 
 def _finish_new_stories(
@@ -329,16 +341,7 @@ def _finish_new_stories(
     """
     if not single:
         return
-    ids = [founded[i] for i in single]
-    session.execute(
-        update(STORIES)
-        .where(STORIES.c.id.in_(ids))
-        .values(
-            representative_entry_id=select(func.min(ENTRIES.c.id))
-            .where(ENTRIES.c.story_id == STORIES.c.id)
-            .scalar_subquery()
-        )
-    )
+    core(session).execute(_SET_REPRESENTATIVE, {"ids": [founded[i] for i in single]})
     source_title = source.display_title
     source_stem = stem_text(source_title)
     places: dict[int, tuple[list[str], datetime]] = {}
