@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -394,6 +396,65 @@ def test_failed_store_leaves_nothing_half_written(
     src = source(db, bad)
     assert src.error_count == 1 and "disk on fire" in (src.last_error or "")
     assert src.lease_owner is None
+
+
+def test_a_failed_group_commit_fails_every_poll_in_it(
+    sqlite_template: Path, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """SQLite groups polls into one commit: if the COMMIT fails, none of them is stored.
+
+    A deferred foreign key is checked at COMMIT only; the trap makes every
+    successful poll's log row violate one.
+    """
+    import shutil
+
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    settings = Settings(instance_path=tmp_path, database_url=url, allow_private_networks=True)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE trap (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER spring AFTER INSERT ON fetches WHEN new.outcome = 'ok' "
+            "BEGIN INSERT INTO trap (p) VALUES (99); END"
+        )
+    ids = []
+    with db.session() as s:
+        for i in range(3):
+            ids.append(
+                add_source(s, settings, feed_server.add(f"/f{i}", body=rss(items(2, f"f{i}")))).id
+            )
+    summary = poll_once(db, settings)
+    assert (summary.sources, summary.errors, summary.ok, summary.new_entries) == (3, 3, 0, 0)
+    assert entry_count(db) == 0
+    for sid in ids:
+        src = source(db, sid)
+        assert src.error_count == 1 and "FOREIGN KEY" in (src.last_error or "")
+        assert src.lease_owner is None and src.etag is None
+    db.dispose()
+
+
+def test_stored_polls_are_visible_while_other_sources_are_still_fetched(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
+    """The SQLite poller commits its group whenever it would otherwise wait."""
+    fast = add(feed_server.add("/fast", body=rss(items(3, "fast"))))
+    add(feed_server.add("/slow", body=rss(items(3, "slow")), delay=3.0))
+    done = threading.Event()
+    polling = threading.Thread(target=lambda: (poll_once(db, settings), done.set()))
+    polling.start()
+    try:
+        deadline = time.monotonic() + 2.5
+        while entry_count(db, fast) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert entry_count(db, fast) == 3
+        assert not done.is_set()  # the slow source is still being fetched
+    finally:
+        polling.join()
+    assert entry_count(db) == 6
 
 
 def test_retention_prunes_and_tombstones(

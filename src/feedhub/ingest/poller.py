@@ -1,11 +1,13 @@
 """The poller: lease due sources, fetch concurrently, parse in worker processes,
-store each source's result in one transaction.
+store each source's result atomically.
 
 Fetching is I/O bound and runs in threads (with at most ``max_per_host``
 requests per host, enforced by the Fetcher). feedparser is CPU bound pure
 Python, so on 2+ cores parsing runs in a process pool; storing runs in the
 calling thread, one transaction per source poll, so a broken feed never leaves
-half-written state and the rest of the poll goes on.
+half-written state and the rest of the poll goes on. The SQLite poller runs
+each source poll in a savepoint and commits them in small groups
+(:mod:`feedhub.ingest.store_group`): as atomic per source, fewer WAL writes.
 
 Several pollers may run at once on PostgreSQL: each leases due sources with
 ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease expiry, so a crashed poller's
@@ -30,6 +32,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,6 +50,7 @@ from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
+from feedhub.ingest.store_group import StoreGroup
 from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
 from feedhub.stories.band_filter import BandFilter
 from feedhub.stories.bulk import BAND_FILTER
@@ -122,6 +126,25 @@ class PollSummary:
 
 
 Progress = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A source poll's stored result, as the summary counts it."""
+
+    outcome: Outcome
+    decision: Decision
+    new: int
+    updated: int
+
+
+def _report(stored: _Stored, summary: PollSummary, progress: Progress | None) -> None:
+    decision, url = stored.decision, stored.outcome.job.url
+    summary.add(decision.outcome, url, decision.error, stored.new, stored.updated)
+    if progress:
+        progress(url, decision.outcome)
+
+
 KNOWN_HASHES = 300  # more than nearly any feed carries
 
 
@@ -161,6 +184,9 @@ class Poller:
         # the SQLite poller's bitmap of stored band keys, once it holds the poller lock
         self.band_filter: BandFilter | None = None
         self._lookup_lock = threading.Lock()  # see known_hashes
+        # the SQLite poller's open group of stored polls (see store_group), with the
+        # lock only: (outcome, decision, new, updated) of each poll it holds
+        self._group: StoreGroup[_Stored] | None = None
 
     # -- pools ---------------------------------------------------------------
     def parse_pool(self) -> Executor | None:
@@ -170,6 +196,7 @@ class Poller:
         return self._parse_pool
 
     def close(self) -> None:
+        self._drop_group()
         if self._parse_pool is not None:
             self._parse_pool.shutdown(wait=True, cancel_futures=True)
             self._parse_pool = None
@@ -198,10 +225,14 @@ class Poller:
                 lock.owner, lock.expires_at = self.owner, expires
         if self.band_filter is None:
             self.band_filter = BandFilter()
+        if self._group is None:
+            self._group = StoreGroup(self.db)
 
     def release_lock(self) -> None:
         if self.db.dialect != "sqlite":
             return
+        self._drop_group()
+        self._group = None
         with self.db.session() as s:
             lock = s.get(PollerLock, "poller")
             if lock is not None and lock.owner == self.owner:
@@ -314,6 +345,7 @@ class Poller:
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
             while True:
                 if more and len(pending) < self.workers * 2:
+                    self.commit_group(summary, progress)  # leasing writes on its own
                     jobs = self.lease(
                         utcnow(),
                         all_sources=all_sources,
@@ -329,6 +361,7 @@ class Poller:
                 if not pending:
                     break
                 self._advance(pending, summary, progress)
+            self.commit_group(summary, progress)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -338,8 +371,15 @@ class Poller:
         summary: PollSummary,
         progress: Progress | None,
     ) -> None:
-        """Wait for the next fetches or parses to finish; parse or store each."""
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        """Wait for the next fetches or parses to finish; parse or store each.
+
+        Stored polls are committed before waiting: readers see them as soon as
+        the storing thread has nothing else to do.
+        """
+        done, _ = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
+        if not done:
+            self.commit_group(summary, progress)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for fut in done:
             kind, ctx = pending.pop(fut)
             if kind == "fetch":
@@ -370,22 +410,55 @@ class Poller:
 
     def _finish(self, outcome: Outcome, summary: PollSummary, progress: Progress | None) -> None:
         try:
-            decision, new, updated = self.record(outcome)
+            stored = _Stored(outcome, *self.record(outcome))
         except Exception as exc:
             log.exception("storing %s failed", outcome.job.url)
+            self.commit_group(summary, progress)  # record_failure writes on its own
             decision = Decision(outcome="error", error=f"internal error while storing: {exc}")
-            new = updated = 0
             self.record_failure(outcome, decision)
-        summary.add(decision.outcome, outcome.job.url, decision.error, new, updated)
-        if progress:
-            progress(outcome.job.url, decision.outcome)
+            _report(_Stored(outcome, decision, 0, 0), summary, progress)
+            return
+        if self._group is None:
+            _report(stored, summary, progress)
+            return
+        self._group.stored(stored)
+        if self._group.due:
+            self.commit_group(summary, progress)
+
+    def commit_group(self, summary: PollSummary, progress: Progress | None) -> None:
+        """Commit the open group of stored polls (if any) and report its polls.
+
+        If the COMMIT fails, none of them is stored: each is logged as failed.
+        """
+        if self._group is None or not self._group.open:
+            return
+        polls, error = self._group.commit()
+        for stored in polls:
+            if error is not None:
+                log.error("storing %s failed at commit: %s", stored.outcome.job.url, error)
+                decision = Decision(outcome="error", error=f"internal error while storing: {error}")
+                self.record_failure(stored.outcome, decision)
+                stored = _Stored(stored.outcome, decision, 0, 0)
+            _report(stored, summary, progress)
+
+    def _drop_group(self) -> None:
+        """Roll back a group an exception left open (run_round commits its own):
+        its sources stay leased until the lease expires, then are polled again."""
+        if self._group is not None and self._group.open:
+            log.warning("rolling back stored polls not yet committed")
+            self._group.rollback()
+
+    def _transaction(self) -> AbstractContextManager[Session]:
+        """One source poll's transaction: a savepoint of the open group, or its own."""
+        return self._group.poll() if self._group is not None else self.db.session()
 
     # -- storing -------------------------------------------------------------
     def record(self, outcome: Outcome) -> tuple[Decision, int, int]:
-        """Apply one poll to its source: one transaction for entries, state and log."""
+        """Apply one poll to its source: entries, state and log in one transaction
+        (or one savepoint of the SQLite poller's group, see ``commit_group``)."""
         now = utcnow()
         job, result = outcome.job, outcome.result
-        with self.db.session() as s:
+        with self._transaction() as s:
             if self.band_filter is not None:
                 s.info[BAND_FILTER] = self.band_filter
             src = s.get(Source, job.source_id)

@@ -1,0 +1,138 @@
+"""Group commit of the SQLite poller: polls in savepoints, committed together (real SQLite)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from feedhub.db import Database
+from feedhub.ingest.store_group import StoreGroup
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    yield db
+    db.dispose()
+
+
+def committed(db: Database, table: str = "t") -> list[int]:
+    """What another connection sees."""
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
+
+
+def store(group: StoreGroup[int], value: int) -> None:
+    with group.poll() as s:
+        s.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": value})
+    group.stored(value)
+
+
+def test_polls_are_seen_only_after_the_group_commits(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    store(group, 2)
+    assert committed(sqlite_db) == []
+    assert group.commit() == ([1, 2], None)
+    assert committed(sqlite_db) == [1, 2]
+    assert not group.open
+
+
+def test_a_failed_poll_takes_back_only_its_own_writes(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    with pytest.raises(RuntimeError, match="disk on fire"), group.poll() as s:
+        s.execute(text("INSERT INTO t (x) VALUES (2)"))
+        raise RuntimeError("disk on fire")
+    store(group, 3)
+    assert group.commit() == ([1, 3], None)
+    assert committed(sqlite_db) == [1, 3]
+
+
+def test_a_failed_poll_forgets_what_it_cached_on_the_session(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with pytest.raises(RuntimeError), group.poll() as s:
+        s.info["context"] = "names a row the savepoint takes back"
+        raise RuntimeError
+    with group.poll() as s:
+        assert "context" not in s.info
+    group.commit()
+
+
+def test_a_failed_commit_hands_back_its_polls_and_stores_none(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    with group.poll() as s:  # checked at COMMIT, not when the savepoint is released
+        s.execute(text("INSERT INTO child (p) VALUES (99)"))
+    group.stored(2)
+    polls, error = group.commit()
+    assert polls == [1, 2]
+    assert isinstance(error, IntegrityError) and "FOREIGN KEY" in str(error)
+    assert committed(sqlite_db) == [] and committed(sqlite_db, "child") == []
+    store(group, 3)  # the next group starts clean
+    assert group.commit() == ([3], None)
+    assert committed(sqlite_db) == [3]
+
+
+def test_the_group_is_due_when_full(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db, max_polls=3, clock=lambda: 0.0)
+    assert not group.due  # nothing open
+    store(group, 1)
+    store(group, 2)
+    assert not group.due
+    store(group, 3)
+    assert group.due
+    group.commit()
+    assert not group.due
+
+
+def test_the_group_is_due_when_old(sqlite_db: Database) -> None:
+    now = [100.0]
+    group: StoreGroup[int] = StoreGroup(
+        sqlite_db, max_polls=50, max_seconds=0.25, clock=lambda: now[0]
+    )
+    store(group, 1)
+    now[0] += 0.2
+    assert not group.due
+    now[0] += 0.05
+    assert group.due
+    group.commit()
+
+
+def test_the_group_holds_the_write_lock_from_its_start(sqlite_db: Database) -> None:
+    """BEGIN IMMEDIATE: another writer waits (here: gives up) while a group is open."""
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with group.poll():
+        pass
+    path = sqlite_db.engine.url.database
+    assert path
+    other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("INSERT INTO t (x) VALUES (7)")
+        group.commit()
+        other.execute("INSERT INTO t (x) VALUES (7)")
+    finally:
+        other.close()
+    assert committed(sqlite_db) == [7]
+
+
+def test_rollback_drops_the_open_group(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    group.rollback()
+    assert not group.open and committed(sqlite_db) == []
+    assert group.commit() == ([], None)
