@@ -14,6 +14,7 @@ from feedhub.stories.fingerprint import (
     PRIME,
     fingerprint,
     minhash,
+    minhashes,
     shingles,
     similarity,
     title_key,
@@ -95,6 +96,27 @@ def test_minhash_equals_the_big_integer_formula() -> None:
     cases += [frozenset(rng.getrandbits(64) for _ in range(n)) for n in (1, 2, 7, 40, 300)]
     for case in cases:
         assert minhash(case) == minhash_reference(case)
+
+
+def test_minhashes_equal_minhash_of_each_set() -> None:
+    """The batched signatures (a feed at a time) are those of one set at a time."""
+    from feedhub.stories.minhash import CHUNK_SHINGLES
+
+    rng = random.Random(11)
+    extremes = [0, 1, 2**61 - 2, 2**61 - 1, 2**61, 2**62 - 1, 2**63, 2**64 - 1]
+    sizes = [0, 1, 0, 2, 1, 40, 0, 38, 45, CHUNK_SHINGLES - 1, 1, CHUNK_SHINGLES, 0]
+    sizes += [CHUNK_SHINGLES + 1, 3 * CHUNK_SHINGLES, 7] + [rng.randint(0, 60) for _ in range(80)]
+    cases = [frozenset(rng.getrandbits(64) for _ in range(n)) for n in sizes]
+    cases += [frozenset(extremes), frozenset([2**64 - 1]), frozenset(), frozenset([0])]
+    batched = minhashes(cases)
+    assert batched == [minhash(case) for case in cases]
+    assert all(sig == () for sig, case in zip(batched, cases, strict=True) if not case)
+    for sig, case in zip(batched, cases, strict=True):
+        if 0 < len(case) <= 50:
+            assert sig == minhash_reference(case)
+    assert minhashes([]) == []
+    assert minhashes([frozenset(), frozenset()]) == [(), ()]
+    assert minhashes([frozenset([5])]) == [minhash_reference(frozenset([5]))]
 
 
 def test_keys_are_the_same_in_another_process() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from feedhub.stories.stemming import cached_stem
@@ -74,6 +75,13 @@ def minhash(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
     return signature(shingle_hashes)
 
 
+def minhashes(sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
+    """``minhash`` of each set, computed together (a feed's entries at once)."""
+    from feedhub.stories.minhash import signatures
+
+    return signatures(sets)
+
+
 def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
     """One key per band: a 63-bit hash of (band number, the band's rows)."""
     if not signature:
@@ -107,7 +115,14 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
 def fingerprint_of(title_tokens: list[str], lead_tokens: list[str]) -> Fingerprint:
     """``fingerprint`` from the content tokens of the title and of the untruncated lead."""
     sh = shingles_of(title_tokens, lead_tokens)
-    keys = list(band_keys(minhash(sh)))
+    return fingerprint_from(sh, minhash(sh), title_tokens)
+
+
+def fingerprint_from(
+    sh: frozenset[int], signature: tuple[int, ...], title_tokens: list[str]
+) -> Fingerprint:
+    """The fingerprint of shingles *sh* whose ``minhash`` is *signature*."""
+    keys = list(band_keys(signature))
     tkey = _title_key(title_tokens)
     if tkey is not None:
         keys.append(tkey)
