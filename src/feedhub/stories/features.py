@@ -28,7 +28,7 @@ from feedhub.stories.fingerprint import (
 from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
 from feedhub.stories.places import extract_dateline, split_places
 from feedhub.stories.sponsored import detect_sponsored
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import stem_lead_and_text, stem_text
 from feedhub.stories.text import content_of, drop_truncated_tail, tokens
 
 SIGNATURE_VERSION = 1
@@ -149,10 +149,11 @@ def prepare_entry(data: EntryData) -> None:
     )
     # normalizing sets it; entries built by hand (tests, scripts) may not have it
     data.content_text = data.content_text or html_to_text(data.content or data.summary)
+    lead_stems, text_stems = stem_lead_and_text(data.lead, data.content_text)
     data.search_stems = (
         stem_text(data.title),
-        stem_text(data.lead),
-        stem_text(data.content_text),
+        lead_stems,
+        text_stems,
         stem_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
     data.prepared = True
