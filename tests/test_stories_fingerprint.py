@@ -60,9 +60,23 @@ def test_truncated_tail_is_what_the_pattern_alone_finds() -> None:
 
     rng = random.Random(7)
     pieces = ["Wort", " ", "…", ".", "[", "]", "\u00a0", "\u2009", "\n", "x", "..."]
+    pieces += ["\x1c", "\x85", "\u3000", "\t", "[…]", "[...]", "ä", "-", "\u200b"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert drop_truncated_tail(text) == by_pattern(text), repr(text)
+
+
+def test_tokens_are_what_the_pattern_finds() -> None:
+    """The split of digit-free ASCII text must find the pattern's tokens."""
+    from feedhub.stories import text as text_module
+
+    rng = random.Random(9)
+    pieces = ["Wort", " ", "ÄÖÜ", "ß", "ℌ", "ǅ", "Ⅻ", "②", "½", "\u0301", "_", "9", "12.11.2023"]
+    pieces += ["3:1", "569,0", "a1b", "x_y", "-", "’", "\t", "\x1c", "\x00", "Ω", "北", ".", "/"]
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        assert drop_truncated_tail(text) == by_pattern(text), repr(text)
+        assert text_module.tokens(text) == text_module._TOKEN.findall(fold(text)), repr(text)
+    assert text_module.tokens("ℌilbert zählt") == ["Hilbert", "zahlt"]  # NFKD after casefold
 
 
 def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:
