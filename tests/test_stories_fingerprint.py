@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import subprocess
@@ -95,6 +96,37 @@ def test_band_keys_are_those_stored_with_twenty_bands() -> None:
     # keys of the first and the last shared band, as the 20-band version (6a58134) stored them
     keys = fingerprint(TITLE, LEAD).band_keys
     assert (keys[0], keys[14]) == (1931248629324350583, 4738051855039835848)
+
+
+def band_keys_reference(signature: tuple[int, ...]) -> tuple[int, ...]:
+    """The stored keys' definition: blake2b of "band:row:row", top bit cleared."""
+    import hashlib
+
+    keys = []
+    for band in range(BANDS if signature else 0):
+        rows = signature[band * 2 : (band + 1) * 2]
+        text = f"{band}:{':'.join(map(str, rows))}"
+        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big") & (2**63 - 1))
+    return tuple(keys)
+
+
+def test_band_keys_and_shingles_equal_their_definitions() -> None:
+    from feedhub.stories.fingerprint import _hash64, band_keys, shingles_of
+
+    rng = random.Random(17)
+    for _ in range(300):
+        signature = tuple(rng.randrange(PRIME) for _ in range(NUM_PERM))
+        assert band_keys(signature) == band_keys_reference(signature)
+    extremes = (0,) * NUM_PERM, (PRIME - 1,) * NUM_PERM, tuple(range(NUM_PERM))
+    for signature in (*extremes, (), (5,), (1, 2, 3), tuple(range(NUM_PERM - 1))):
+        assert band_keys(signature) == band_keys_reference(signature)
+    title, lead = ["brucke", "wiedbach", "juni"], ["stadt", "neuwied", "saniert", "brucke"] * 12
+    grams = {f"{a} {b}" for a, b in itertools.pairwise(title)}
+    grams |= {f"{a} {b}" for a, b in itertools.pairwise(lead[:32])}
+    assert shingles_of(title, lead) == frozenset(_hash64(g) for g in grams)
+    assert shingles_of(["ein"], []) == frozenset([_hash64("ein")])
+    assert shingles_of([], []) == frozenset()
 
 
 def minhash_reference(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
