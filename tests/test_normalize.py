@@ -251,3 +251,14 @@ def test_rel_sponsored_in_content_is_flagged() -> None:
     )
     assert entry.rel_sponsored is True
     assert "sponsored" not in entry.content
+
+
+def test_http_url_drops_whitespace_and_control_characters() -> None:
+    from feedhub.ingest.normalize import _http_url
+
+    assert _http_url(" https://example.org/a b\tc\n ") == "https://example.org/abc"
+    assert _http_url("https://example.org/\u00a0x\u3000y\x00\x1cz") == "https://example.org/xyz"
+    assert _http_url("https://example.org/a") == "https://example.org/a"
+    assert _http_url("\x00 \t") == ""
+    assert _http_url("https://") == ""
+    assert _http_url(None) == ""

@@ -192,3 +192,29 @@ def test_sponsored_links_are_detected(html: str) -> None:
 )
 def test_other_links_are_not_sponsored(html: str) -> None:
     assert not has_sponsored_link(html)
+
+
+def test_html_to_text_collapses_whitespace_as_the_pattern_did() -> None:
+    """Whitespace runs become one space, by str.split; as re.sub(r"\\s+", " ") did."""
+    import html as html_lib
+    import random
+    import re
+
+    from feedhub.ingest import sanitize
+
+    def by_pattern(html: str) -> str:
+        if not html:
+            return ""
+        if "<" in html:
+            html = sanitize._BLOCK_START_RE.sub(" <", html)
+            html = sanitize._TEXT_CLEANER.clean(html)
+        text = html_lib.unescape(html) if "&" in html else html
+        return strip_control_chars(re.sub(r"\s+", " ", text)).strip()
+
+    rng = random.Random(21)
+    pieces = ["Wort", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0"]
+    pieces += ["\u2009", "\u3000", "\u2028", "\x00", "\x08", "\ufffe", "&nbsp;", "&#x1c;", "<p>"]
+    pieces += ["</p>", "<br>", "<b>", "x", "&amp;", "\u200b"]
+    for _ in range(3000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert html_to_text(html) == by_pattern(html), repr(html)

@@ -98,3 +98,99 @@ def test_whole_feed_category(category: str) -> None:
 
 def test_feed_category_mentioning_a_label_is_not_enough() -> None:
     assert detect_sponsored(title="x", lead="", feed_categories=["Werbung und Medien"]) is None
+
+
+def _text_label_by_search(text: str, where: str) -> str | None:
+    """The definition: every pattern searched over the whole text."""
+    from feedhub.stories import sponsored as s
+
+    match = s._PREFIX.match(text)
+    if match and not (
+        match.group("label").casefold() in s._AMBIGUOUS and match.group("sep") not in {"|", ":"}
+    ):
+        return f"{where} label '{match.group('label')}'"
+    match = s._BRACKETED.search(text)
+    if match:
+        return f"{where} label '({match.group('label') or match.group('label2')})'"
+    match = s._SUFFIX.search(text)
+    if match and not (
+        match.group("label").casefold() in s._AMBIGUOUS and match.group("sep") != "|"
+    ):
+        return f"{where} label '{match.group('label')}'"
+    match = s._COOPERATION.search(text)
+    if match:
+        return f"{where} label '{match.group(0).strip()[:60]}'"
+    match = s._MARKER.search(text[:200]) or s._MARKER.search(text[-200:])
+    if match:
+        return f"{where} marker '({match.group('marker')})'"
+    return None
+
+
+LABEL_TEXTS = [
+    *(title for title, _reason in TITLE_CASES),
+    *NEWS_TITLES,
+    "Neue Küchen (Anzeige)   ",
+    "Neue Küchen [Werbung]\n",
+    "Neue Küchen (Anzeige)\n\n",
+    "(Anzeige)",
+    "[Werbung]",
+    "  (Verlagssonderveröffentlichung) Text",
+    "Text (VERLAGSSONDERVERÖFFENTLICHUNG)",
+    "Text (Sonderveröffentlichung) ",
+    "Text (Anzeige) weiter",
+    "Urlaub | Werbung",
+    "Urlaub |Werbung",
+    "Urlaub |      \t  Werbung  ",
+    "Urlaub - Anzeige",
+    "Urlaub -Anzeige",
+    "Urlaub – Sponsored Content ",
+    "Urlaub — Paid Partnership\u00a0",
+    "Urlaub | Promotion",
+    "Urlaub - Promotion",
+    "Urlaub ſponſored",
+    "Urlaub | ſponsored post",
+    "Urlaub\u3000|\u3000Werbung\u3000",
+    "| Werbung",
+    "|Anzeige",
+    " - Anzeige",
+    "Werbung",
+    "-Anzeige",
+    "(prm) Neue Küchen",
+    "Neue Küchen (djd).",
+    "Neue Küchen (akz-o)",
+    "Text (txn-p): mehr",
+    "In Kooperation mit Möbel Müller: Küchen",
+    "Küchen (präsentiert von Möbel Müller)",
+    "Küchen [sponsored by ACME Corp]",
+    "präsentiert von ACME | Konzert",
+    "",
+    "   ",
+    "()",
+    "(",
+    "[]",
+    "Text ()",
+    # the longest label right after the separator: the bounded searches' edge
+    "Wort Wort -Verlagssonderveröffentlichung",
+    "Wort Wort -Verlagssonderveröffentlichung \n",
+    "Wort Wort |Verlagssonderveröffentlichung",
+    "Wort Wort \t—\t \tVerlagssonderveröffentlichung",
+    "Wort Wort (Verlagssonderveröffentlichung)",
+    "Wort Wort [VERLAGSSONDERVERÖFFENTLICHUNG]  ",
+]
+
+
+def test_text_label_checks_only_where_a_match_can_be() -> None:
+    """The bounded searches find what searching the whole text finds."""
+    import random
+
+    from feedhub.stories.sponsored import _text_label
+
+    rng = random.Random(13)
+    pieces = [*LABEL_TEXTS, " ", "\t", "\n", "|", "-", "–", "(", ")", "[", "]", "x" * 40, "Wort"]
+    texts = list(LABEL_TEXTS)
+    for _ in range(5000):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))))
+    texts += [("Wort " * 100) + text for text in LABEL_TEXTS]
+    for text in texts:
+        for where, value in (("title", text), ("lead", text[:400])):
+            assert _text_label(value, where) == _text_label_by_search(value, where), repr(value)

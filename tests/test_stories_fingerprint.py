@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import subprocess
@@ -14,6 +15,7 @@ from feedhub.stories.fingerprint import (
     PRIME,
     fingerprint,
     minhash,
+    minhashes,
     shingles,
     similarity,
     title_key,
@@ -59,9 +61,23 @@ def test_truncated_tail_is_what_the_pattern_alone_finds() -> None:
 
     rng = random.Random(7)
     pieces = ["Wort", " ", "…", ".", "[", "]", "\u00a0", "\u2009", "\n", "x", "..."]
+    pieces += ["\x1c", "\x85", "\u3000", "\t", "[…]", "[...]", "ä", "-", "\u200b"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert drop_truncated_tail(text) == by_pattern(text), repr(text)
+
+
+def test_tokens_are_what_the_pattern_finds() -> None:
+    """The split of digit-free ASCII text must find the pattern's tokens."""
+    from feedhub.stories import text as text_module
+
+    rng = random.Random(9)
+    pieces = ["Wort", " ", "ÄÖÜ", "ß", "ℌ", "ǅ", "Ⅻ", "②", "½", "\u0301", "_", "9", "12.11.2023"]
+    pieces += ["3:1", "569,0", "a1b", "x_y", "-", "’", "\t", "\x1c", "\x00", "Ω", "北", ".", "/"]
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        assert drop_truncated_tail(text) == by_pattern(text), repr(text)
+        assert text_module.tokens(text) == text_module._TOKEN.findall(fold(text)), repr(text)
+    assert text_module.tokens("ℌilbert zählt") == ["Hilbert", "zahlt"]  # NFKD after casefold
 
 
 def test_signature_has_one_value_per_permutation_and_one_key_per_band() -> None:
@@ -82,6 +98,37 @@ def test_band_keys_are_those_stored_with_twenty_bands() -> None:
     assert (keys[0], keys[14]) == (1931248629324350583, 4738051855039835848)
 
 
+def band_keys_reference(signature: tuple[int, ...]) -> tuple[int, ...]:
+    """The stored keys' definition: blake2b of "band:row:row", top bit cleared."""
+    import hashlib
+
+    keys = []
+    for band in range(BANDS if signature else 0):
+        rows = signature[band * 2 : (band + 1) * 2]
+        text = f"{band}:{':'.join(map(str, rows))}"
+        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big") & (2**63 - 1))
+    return tuple(keys)
+
+
+def test_band_keys_and_shingles_equal_their_definitions() -> None:
+    from feedhub.stories.fingerprint import _hash64, band_keys, shingles_of
+
+    rng = random.Random(17)
+    for _ in range(300):
+        signature = tuple(rng.randrange(PRIME) for _ in range(NUM_PERM))
+        assert band_keys(signature) == band_keys_reference(signature)
+    extremes = (0,) * NUM_PERM, (PRIME - 1,) * NUM_PERM, tuple(range(NUM_PERM))
+    for signature in (*extremes, (), (5,), (1, 2, 3), tuple(range(NUM_PERM - 1))):
+        assert band_keys(signature) == band_keys_reference(signature)
+    title, lead = ["brucke", "wiedbach", "juni"], ["stadt", "neuwied", "saniert", "brucke"] * 12
+    grams = {f"{a} {b}" for a, b in itertools.pairwise(title)}
+    grams |= {f"{a} {b}" for a, b in itertools.pairwise(lead[:32])}
+    assert shingles_of(title, lead) == frozenset(_hash64(g) for g in grams)
+    assert shingles_of(["ein"], []) == frozenset([_hash64("ein")])
+    assert shingles_of([], []) == frozenset()
+
+
 def minhash_reference(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
     """The definition: per permutation, the least (a * x + b) mod (2^61 - 1)."""
     return tuple(min((a * x + b) % PRIME for x in shingle_hashes) for a, b in PERMUTATIONS)
@@ -95,6 +142,27 @@ def test_minhash_equals_the_big_integer_formula() -> None:
     cases += [frozenset(rng.getrandbits(64) for _ in range(n)) for n in (1, 2, 7, 40, 300)]
     for case in cases:
         assert minhash(case) == minhash_reference(case)
+
+
+def test_minhashes_equal_minhash_of_each_set() -> None:
+    """The batched signatures (a feed at a time) are those of one set at a time."""
+    from feedhub.stories.minhash import CHUNK_SHINGLES
+
+    rng = random.Random(11)
+    extremes = [0, 1, 2**61 - 2, 2**61 - 1, 2**61, 2**62 - 1, 2**63, 2**64 - 1]
+    sizes = [0, 1, 0, 2, 1, 40, 0, 38, 45, CHUNK_SHINGLES - 1, 1, CHUNK_SHINGLES, 0]
+    sizes += [CHUNK_SHINGLES + 1, 3 * CHUNK_SHINGLES, 7] + [rng.randint(0, 60) for _ in range(80)]
+    cases = [frozenset(rng.getrandbits(64) for _ in range(n)) for n in sizes]
+    cases += [frozenset(extremes), frozenset([2**64 - 1]), frozenset(), frozenset([0])]
+    batched = minhashes(cases)
+    assert batched == [minhash(case) for case in cases]
+    assert all(sig == () for sig, case in zip(batched, cases, strict=True) if not case)
+    for sig, case in zip(batched, cases, strict=True):
+        if 0 < len(case) <= 50:
+            assert sig == minhash_reference(case)
+    assert minhashes([]) == []
+    assert minhashes([frozenset(), frozenset()]) == [(), ()]
+    assert minhashes([frozenset([5])]) == [minhash_reference(frozenset([5]))]
 
 
 def test_keys_are_the_same_in_another_process() -> None:

@@ -125,9 +125,8 @@ def _http_url(value: Any) -> str:
     """``value`` if it is an absolute http(s) URL that fits the column, else ""."""
     if not isinstance(value, str):
         return ""
-    url = strip_control_chars(value.strip())
-    if any(c.isspace() for c in url):
-        url = "".join(url.split())
+    # without whitespace (a URL without any is its own single piece)
+    url = "".join(strip_control_chars(value.strip()).split())
     if len(url) > MAX_URL_LENGTH:
         return ""
     lower = url[:8].lower()

@@ -147,7 +147,6 @@ _BLOCK_START_RE = re.compile(
     r"address|main|img|picture|video|audio|source)[\s/>])",
     re.IGNORECASE,
 )
-_WHITESPACE_RE = re.compile(r"\s+")
 _H1_RE = re.compile(r"<(/?)h1(?=[\s/>])", re.IGNORECASE)
 # images and sources whose every URL was refused: nothing left to show
 _EMPTY_MEDIA_RE = re.compile(r"<(?:img|source)\b(?![^>]*\b(?:src|srcset)=)[^>]*>")
@@ -297,7 +296,9 @@ def html_to_text(html: str) -> str:
         html = _BLOCK_START_RE.sub(" <", html)
         html = _TEXT_CLEANER.clean(html)
     text = html_lib.unescape(html) if "&" in html else html
-    return strip_control_chars(_WHITESPACE_RE.sub(" ", text)).strip()
+    # whitespace runs as single spaces: what re.sub(r"\s+", " ", text) gives but for
+    # a space at either end, which the strip removes (\s and str.split agree)
+    return strip_control_chars(" ".join(text.split())).strip()
 
 
 def has_sponsored_link(html: str) -> bool:

@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.ingest.sanitize import html_to_text
-from feedhub.stories.fingerprint import fingerprint, fingerprint_of, title_words, title_words_of
+from feedhub.stories.fingerprint import (
+    fingerprint,
+    fingerprint_from,
+    minhash,
+    minhashes,
+    shingles_of,
+    title_words,
+    title_words_of,
+)
 from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
 from feedhub.stories.places import extract_dateline, split_places
 from feedhub.stories.sponsored import detect_sponsored
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import stem_lead_and_text, stem_text
 from feedhub.stories.text import content_of, drop_truncated_tail, tokens
 
 SIGNATURE_VERSION = 1
@@ -86,16 +95,44 @@ def decode_signature(blob: bytes) -> Signature | None:
     )
 
 
-def prepare_entry(data: EntryData) -> None:
-    """Fill *data*'s derived fields (idempotent; pure, safe in a worker process)."""
+class _Text(NamedTuple):
+    """The tokens and shingles of an entry's title and lead."""
+
+    title_tokens: list[str]
+    lead_tokens: list[str]
+    title_content: list[str]
+    shingles: frozenset[int]
+
+
+def _text_of(data: EntryData) -> _Text:
     title_tokens = tokens(data.title)
     lead_tokens = tokens(drop_truncated_tail(data.lead))
     title_content = content_of(title_tokens)
-    fp = fingerprint_of(title_content, content_of(lead_tokens))
+    shingles = shingles_of(title_content, content_of(lead_tokens))
+    return _Text(title_tokens, lead_tokens, title_content, shingles)
+
+
+# id of an entry that prepare_feed is preparing → its text and its MinHash
+# signature, computed for all of the feed's entries in one go (a per-entry numpy
+# pass costs mostly call overhead); prepare_entry takes its entry's out
+_BATCHED: dict[int, tuple[_Text, tuple[int, ...]]] = {}
+
+
+def prepare_entry(data: EntryData) -> None:
+    """Fill *data*'s derived fields (idempotent; pure, safe in a worker process)."""
+    batched = _BATCHED.pop(id(data), None)
+    if batched is None:
+        text = _text_of(data)
+        sig = minhash(text.shingles)
+    else:
+        text, sig = batched
+    fp = fingerprint_from(text.shingles, sig, text.title_content)
     data.band_keys = fp.band_keys
     data.signature = encode_signature(
         Signature(
-            fp.shingles, title_words_of(title_content), guard_tokens_of(title_tokens + lead_tokens)
+            fp.shingles,
+            title_words_of(text.title_content),
+            guard_tokens_of(text.title_tokens + text.lead_tokens),
         )
     )
     data.place = extract_dateline(data.lead) or ""
@@ -112,10 +149,11 @@ def prepare_entry(data: EntryData) -> None:
     )
     # normalizing sets it; entries built by hand (tests, scripts) may not have it
     data.content_text = data.content_text or html_to_text(data.content or data.summary)
+    lead_stems, text_stems = stem_lead_and_text(data.lead, data.content_text)
     data.search_stems = (
         stem_text(data.title),
-        stem_text(data.lead),
-        stem_text(data.content_text),
+        lead_stems,
+        text_stems,
         stem_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
     data.prepared = True
@@ -128,13 +166,29 @@ def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:
     An entry that cannot be prepared is left as it is; storing prepares it
     again and reports the error there, in the poll's transaction.
     """
-    for entry in feed.entries:
-        if entry.content_hash in skip:
-            continue
+    entries = [entry for entry in feed.entries if entry.content_hash not in skip]
+    texts: dict[int, _Text] = {}
+    for entry in entries:
         try:
-            prepare_entry(entry)
-        except Exception:  # the parse worker must hand back what it has
+            texts[id(entry)] = _text_of(entry)
+        except Exception:  # prepare_entry meets (and skips) it again
             continue
+    try:
+        try:
+            sigs = minhashes([text.shingles for text in texts.values()])
+        except Exception:  # then each entry computes its own (and meets the error)
+            pass
+        else:
+            for (key, text), sig in zip(texts.items(), sigs, strict=True):
+                _BATCHED[key] = (text, sig)
+        for entry in entries:
+            try:
+                prepare_entry(entry)
+            except Exception:  # the parse worker must hand back what it has
+                continue
+    finally:
+        for key in texts:  # those not taken (an entry listed twice, an error)
+            _BATCHED.pop(key, None)
 
 
 def ensure_prepared(data: EntryData) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from feedhub.stories.stemming import cached_stem
@@ -60,7 +61,11 @@ def shingles(title: str, lead: str) -> frozenset[int]:
 def shingles_of(title_tokens: list[str], lead_tokens: list[str]) -> frozenset[int]:
     """``shingles`` from the content tokens of the title and of the (untruncated) lead."""
     grams = _grams(title_tokens, "") | _grams(lead_tokens[:LEAD_TOKENS], "")
-    return frozenset(_hash64(g) for g in grams)
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    # _hash64 of each, inlined (a call per bigram is a third of the cost)
+    return frozenset(
+        [from_bytes(blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams]
+    )
 
 
 def minhash(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
@@ -74,10 +79,24 @@ def minhash(shingle_hashes: frozenset[int]) -> tuple[int, ...]:
     return signature(shingle_hashes)
 
 
+def minhashes(sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
+    """``minhash`` of each set, computed together (a feed's entries at once)."""
+    from feedhub.stories.minhash import signatures
+
+    return signatures(sets)
+
+
 def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
     """One key per band: a 63-bit hash of (band number, the band's rows)."""
     if not signature:
         return ()
+    if len(signature) == NUM_PERM and ROWS_PER_BAND == 2:
+        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        # what the loop below hashes, "band:row:row", built by one f-string
+        return tuple(
+            from_bytes(blake2b(f"{band}:{a}:{b}".encode(), digest_size=8).digest(), "big") & _MASK63
+            for band, a, b in zip(range(BANDS), signature[0::2], signature[1::2], strict=True)
+        )
     keys = []
     for band in range(BANDS):
         rows = signature[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
@@ -107,7 +126,14 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
 def fingerprint_of(title_tokens: list[str], lead_tokens: list[str]) -> Fingerprint:
     """``fingerprint`` from the content tokens of the title and of the untruncated lead."""
     sh = shingles_of(title_tokens, lead_tokens)
-    keys = list(band_keys(minhash(sh)))
+    return fingerprint_from(sh, minhash(sh), title_tokens)
+
+
+def fingerprint_from(
+    sh: frozenset[int], signature: tuple[int, ...], title_tokens: list[str]
+) -> Fingerprint:
+    """The fingerprint of shingles *sh* whose ``minhash`` is *signature*."""
+    keys = list(band_keys(signature))
     tkey = _title_key(title_tokens)
     if tkey is not None:
         keys.append(tkey)

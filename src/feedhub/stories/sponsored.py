@@ -72,21 +72,51 @@ CATEGORY_LABELS = frozenset(label.casefold() for label in LABELS) | {
 }
 
 
+# Where a search can find something (the patterns are scanned at every position
+# otherwise). A label matches as many characters as it has, IGNORECASE too (re
+# folds case one character to one); a match that must end at the end of the text
+# ends with its last non-whitespace character (labels and brackets are not
+# whitespace, and \s is what str.rstrip strips).
+_LONGEST_LABEL = max(len(label) for label in LABELS)
+
+
+def _bracketed(text: str, end: int) -> re.Match[str] | None:
+    """``_BRACKETED.search(text)``; *end* is the length of *text* rstripped."""
+    match = _BRACKETED.match(text)  # the first position: "^(label)", or "(label)" to the end
+    if match or not text.endswith((")", "]"), 0, end):
+        return match
+    # the rest can only be "(label)" ending at *end*
+    return _BRACKETED.search(text, max(1, end - _LONGEST_LABEL - 2))
+
+
+def _suffix(text: str, end: int) -> re.Match[str] | None:
+    """``_SUFFIX.search(text)``; *end* is the length of *text* rstripped."""
+    # the label ends at *end*; before it only whitespace, before that the
+    # separator of at most 2 characters
+    label_start = max(0, end - _LONGEST_LABEL)
+    return _SUFFIX.search(text, max(0, len(text[:label_start].rstrip()) - 2))
+
+
 def _text_label(text: str, where: str) -> str | None:
     match = _PREFIX.match(text)
     if match and not (
         match.group("label").casefold() in _AMBIGUOUS and match.group("sep") not in {"|", ":"}
     ):
         return f"{where} label '{match.group('label')}'"
-    match = _BRACKETED.search(text)
+    end = len(text.rstrip())
+    match = _bracketed(text, end)
     if match:
         return f"{where} label '({match.group('label') or match.group('label2')})'"
-    match = _SUFFIX.search(text)
+    match = _suffix(text, end)
     if match and not (match.group("label").casefold() in _AMBIGUOUS and match.group("sep") != "|"):
         return f"{where} label '{match.group('label')}'"
-    match = _COOPERATION.search(text)
+    has_bracket = "(" in text or "[" in text
+    # without brackets only the first alternative, at the start, can match
+    match = _COOPERATION.search(text) if has_bracket else _COOPERATION.match(text)
     if match:
         return f"{where} label '{match.group(0).strip()[:60]}'"
+    if "(" not in text:  # every marker is in parentheses
+        return None
     match = _MARKER.search(text[:200]) or _MARKER.search(text[-200:])
     if match:
         return f"{where} marker '({match.group('marker')})'"

@@ -13,6 +13,11 @@ import re
 from feedhub.stories.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
+# ASCII byte → itself when _WORD matches it, else a space: the words of folded ASCII
+# text are then what str.split finds, at half the cost of _WORD.findall
+_WORD_BYTES = bytes(
+    c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256)
+)
 # longest first; one suffix per pass, two passes ("Kreisen" → "kreis" → "krei")
 _SUFFIXES = (
     "ungen", "ungs", "ung", "heiten", "heit", "keiten", "keit", "ings", "ing", "ies",
@@ -55,15 +60,41 @@ def cached_stem(word: str) -> str:
     return stemmed
 
 
+def _stems(words: list[str]) -> list[str]:
+    """``cached_stem`` of each word; most are cached, so the dict is asked first."""
+    get = _STEMS.get
+    # a cached stem is never "" (and cached_stem would return the same "" anyway)
+    return [get(word) or cached_stem(word) for word in words]
+
+
+def _words(text: str) -> list[str]:
+    """What ``_WORD.findall(fold(text))`` finds."""
+    folded = fold(text)
+    if folded.isascii():
+        return folded.encode().translate(_WORD_BYTES).decode().split()
+    return _WORD.findall(folded)
+
+
 def stem_words(text: str) -> list[str]:
     """Folded, stemmed words of *text*, in order."""
-    cache = _STEMS
-    out = []
-    for word in _WORD.findall(fold(text)):
-        stemmed = cache.get(word)
-        out.append(cached_stem(word) if stemmed is None else stemmed)
-    return out
+    return _stems(_words(text))
 
 
 def stem_text(text: str) -> str:
     return " ".join(stem_words(text))
+
+
+def stem_lead_and_text(lead: str, text: str) -> tuple[str, str]:
+    """``stem_text`` of *lead* and of *text*. A lead cut from the start of the text
+    (a feed's one description) has the text's first words: their stems are reused."""
+    words = _words(text)
+    stems = _stems(words)
+    lead_words = _words(lead)
+    n = len(lead_words)
+    if lead_words == words[:n]:
+        lead_stems = stems[:n]
+    elif n and lead_words[:-1] == words[: n - 1]:  # cut inside the last word
+        lead_stems = stems[: n - 1] + _stems(lead_words[-1:])
+    else:
+        lead_stems = _stems(lead_words)
+    return " ".join(lead_stems), " ".join(stems)

@@ -1,0 +1,80 @@
+"""prepare_feed (signatures of a feed's entries computed together) equals prepare_entry."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+
+from feedhub.ingest.records import EntryData, FeedData
+from feedhub.stories import features
+from feedhub.stories.features import prepare_entry, prepare_feed
+
+TEXTS = [
+    ("Neuwied: Brücke über den Wiedbach wird ab Juni saniert", "Neuwied. Die Stadt saniert …"),
+    ("", ""),  # no shingles, no signature
+    ("Anzeige: Neue Küchen", ""),
+    ("Polizeibericht", "Koblenz (dpa). Ein Satz."),
+    ("Ein Titel mit vielen Wörtern für viele Schindeln", " ".join(f"Wort{i}" for i in range(80))),
+    ("…", "..."),
+    ("Inzidenz sinkt auf 569,0 am Montag", "Mainz. Im März 2023 waren es 12.11.2023 3:1 Werte …"),
+]
+
+
+def entry(n: int, title: str, lead: str) -> EntryData:
+    return EntryData(
+        guid=f"g{n}",
+        url=f"https://news.example/{n}",
+        canonical_url=f"https://news.example/{n}",
+        title=title,
+        author="",
+        summary=f"<p>{lead}</p>",
+        content=f"<p>{lead}</p>",
+        lead=lead,
+        content_text=lead,
+        published_at=None,
+        updated_at=None,
+        content_hash=f"h{n}",
+    )
+
+
+def entries() -> list[EntryData]:
+    return [entry(n, title, lead) for n, (title, lead) in enumerate(TEXTS * 3)]
+
+
+def test_prepare_feed_equals_prepare_entry_one_by_one() -> None:
+    one_by_one = entries()
+    for data in one_by_one:
+        prepare_entry(data)
+    feed = FeedData(entries=entries())
+    prepare_feed(feed)
+    assert [dataclasses.asdict(e) for e in feed.entries] == [
+        dataclasses.asdict(e) for e in one_by_one
+    ]
+    assert all(e.prepared for e in feed.entries)
+    assert not features._BATCHED
+
+
+def test_prepare_feed_skips_known_hashes_and_entries_listed_twice() -> None:
+    items = entries()
+    feed = FeedData(entries=[*items, items[0]])
+    prepare_feed(feed, skip=frozenset({"h1", "h4"}))
+    assert [e.prepared for e in items] == [n not in (1, 4) for n in range(len(items))]
+    expected = copy.deepcopy(items[0])
+    prepare_entry(expected)
+    assert items[0] == expected
+    assert not features._BATCHED
+
+
+def test_prepare_feed_never_raises_and_leaves_no_batched_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(_data: EntryData) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(features, "prepare_entry", broken)
+    feed = FeedData(entries=entries())
+    prepare_feed(feed)
+    assert not any(e.prepared for e in feed.entries)
+    assert not features._BATCHED
