@@ -179,13 +179,13 @@ def test_changed_entry_updates_in_place(
 def prepared_titles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Titles of the entries whose features are computed, wherever (parsing inline)."""
     seen: list[str] = []
-    real = features.prepare_entry
+    real = features._derive
 
-    def counting(data: EntryData) -> None:
+    def counting(data: EntryData, *args: Any) -> None:
         seen.append(data.title)
-        real(data)
+        real(data, *args)
 
-    monkeypatch.setattr(features, "prepare_entry", counting)
+    monkeypatch.setattr(features, "_derive", counting)
     return seen
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,6 @@ def test_prepare_feed_equals_prepare_entry_one_by_one() -> None:
         dataclasses.asdict(e) for e in one_by_one
     ]
     assert all(e.prepared for e in feed.entries)
-    assert not features._BATCHED
 
 
 def test_prepare_feed_skips_known_hashes_and_entries_listed_twice() -> None:
@@ -64,17 +64,35 @@ def test_prepare_feed_skips_known_hashes_and_entries_listed_twice() -> None:
     expected = copy.deepcopy(items[0])
     prepare_entry(expected)
     assert items[0] == expected
-    assert not features._BATCHED
 
 
-def test_prepare_feed_never_raises_and_leaves_no_batched_state(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def broken(_data: EntryData) -> None:
-        raise RuntimeError("boom")
+def test_prepare_feed_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry that cannot be prepared is left as it is (storing prepares it again)."""
+    real = features._derive
 
-    monkeypatch.setattr(features, "prepare_entry", broken)
+    def broken(data: EntryData, *args: Any) -> None:
+        if data.title.startswith("Polizeibericht"):
+            raise RuntimeError("boom")
+        real(data, *args)
+
+    monkeypatch.setattr(features, "_derive", broken)
     feed = FeedData(entries=entries())
     prepare_feed(feed)
-    assert not any(e.prepared for e in feed.entries)
-    assert not features._BATCHED
+    assert [e.prepared for e in feed.entries] == [
+        not e.title.startswith("Polizeibericht") for e in feed.entries
+    ]
+
+
+def test_prepare_feed_falls_back_to_one_signature_per_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(_sets: Any) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(features, "minhashes", broken)
+    one_by_one = entries()
+    for data in one_by_one:
+        prepare_entry(data)
+    feed = FeedData(entries=entries())
+    prepare_feed(feed)
+    assert feed.entries == one_by_one

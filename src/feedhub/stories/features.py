@@ -112,20 +112,14 @@ def _text_of(data: EntryData) -> _Text:
     return _Text(title_tokens, lead_tokens, title_content, shingles)
 
 
-# id of an entry that prepare_feed is preparing → its text and its MinHash
-# signature, computed for all of the feed's entries in one go (a per-entry numpy
-# pass costs mostly call overhead); prepare_entry takes its entry's out
-_BATCHED: dict[int, tuple[_Text, tuple[int, ...]]] = {}
-
-
 def prepare_entry(data: EntryData) -> None:
     """Fill *data*'s derived fields (idempotent; pure, safe in a worker process)."""
-    batched = _BATCHED.pop(id(data), None)
-    if batched is None:
-        text = _text_of(data)
-        sig = minhash(text.shingles)
-    else:
-        text, sig = batched
+    text = _text_of(data)
+    _derive(data, text, minhash(text.shingles))
+
+
+def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
+    """``prepare_entry`` given the entry's tokens and MinHash signature."""
     fp = fingerprint_from(text.shingles, sig, text.title_content)
     data.band_keys = fp.band_keys
     data.signature = encode_signature(
@@ -166,29 +160,24 @@ def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:
     An entry that cannot be prepared is left as it is; storing prepares it
     again and reports the error there, in the poll's transaction.
     """
-    entries = [entry for entry in feed.entries if entry.content_hash not in skip]
-    texts: dict[int, _Text] = {}
-    for entry in entries:
-        try:
-            texts[id(entry)] = _text_of(entry)
-        except Exception:  # prepare_entry meets (and skips) it again
+    texts: list[tuple[EntryData, _Text]] = []
+    for entry in feed.entries:
+        if entry.content_hash in skip:
             continue
-    try:
         try:
-            sigs = minhashes([text.shingles for text in texts.values()])
-        except Exception:  # then each entry computes its own (and meets the error)
-            pass
-        else:
-            for (key, text), sig in zip(texts.items(), sigs, strict=True):
-                _BATCHED[key] = (text, sig)
-        for entry in entries:
-            try:
-                prepare_entry(entry)
-            except Exception:  # the parse worker must hand back what it has
-                continue
-    finally:
-        for key in texts:  # those not taken (an entry listed twice, an error)
-            _BATCHED.pop(key, None)
+            texts.append((entry, _text_of(entry)))
+        except Exception:  # the parse worker must hand back what it has
+            continue
+    # one numpy pass for the feed: per entry it costs mostly call overhead
+    try:
+        sigs: list[tuple[int, ...]] | None = minhashes([text.shingles for _, text in texts])
+    except Exception:  # then each entry computes its own (and meets the error)
+        sigs = None
+    for index, (entry, text) in enumerate(texts):
+        try:
+            _derive(entry, text, sigs[index] if sigs is not None else minhash(text.shingles))
+        except Exception:
+            continue
 
 
 def ensure_prepared(data: EntryData) -> None:
