@@ -15,6 +15,7 @@ at once, its bands take candidate slots, its story now carries this source).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,7 +74,9 @@ class Pending:
     canonical_url: str
     band_keys: tuple[int, ...]
     band_at: datetime
-    signature: Signature
+    signature_blob: bytes  # as stored (``encode_signature``); empty: compute from the text
+    title: str
+    lead: str
     place: str
     sponsored: bool
     entry_id: int | None = None  # set for stored entries that are clustered again
@@ -81,6 +84,11 @@ class Pending:
 
     def __post_init__(self) -> None:
         self.places = _places(self.place)
+
+    @functools.cached_property
+    def signature(self) -> Signature:
+        """Decoded on first use: most entries of a poll meet no candidate to confirm."""
+        return decode_signature(self.signature_blob) or signature_of(self.title, self.lead)
 
 
 class _Candidate:

@@ -34,7 +34,7 @@ from feedhub.stories.aggregate import (
 from feedhub.stories.bulk import BandRow, delete_bands, insert_bands, insert_returning_ids
 from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
 from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
-from feedhub.stories.features import decode_signature, ensure_prepared, signature_of
+from feedhub.stories.features import ensure_prepared
 from feedhub.stories.rules import EntryFields
 from feedhub.stories.search import MAX_DOCUMENT_CHARS, index_documents
 from feedhub.stories.session_sync import expire_rows
@@ -109,13 +109,14 @@ def _story_columns(prepared: _Prepared) -> dict[str, Any]:
 
 def _pending(source_id: int, prepared: _Prepared, at: datetime, entry_id: int | None) -> Pending:
     data = prepared.data
-    signature = decode_signature(data.signature) or signature_of(data.title, data.lead)
     return Pending(
         source_id=source_id,
         canonical_url=data.canonical_url,
         band_keys=data.band_keys,
         band_at=at,
-        signature=signature,
+        signature_blob=data.signature,
+        title=data.title,
+        lead=data.lead,
         place=data.place,
         sponsored=bool(prepared.sponsored_reason),
         entry_id=entry_id,
