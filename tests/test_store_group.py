@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from feedhub.db import Database
-from feedhub.ingest.store_group import StoreGroup
+from feedhub.ingest.store_group import GroupRolledBack, StoreGroup
 
 
 @pytest.fixture
@@ -72,6 +72,29 @@ def test_a_failed_poll_forgets_what_it_cached_on_the_session(sqlite_db: Database
     group.commit()
 
 
+def test_a_whole_transaction_rolled_back_by_sqlite_fails_the_group(sqlite_db: Database) -> None:
+    """Some errors (a full disk, RAISE(ROLLBACK)) take back the whole transaction,
+    not just the statement: the polls before it are lost too, and must say so."""
+    with sqlite_db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER boom BEFORE INSERT ON t WHEN new.x = 666 "
+            "BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END"
+        )
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    with pytest.raises(Exception, match="the disk is full"):
+        store(group, 666)
+    with pytest.raises(GroupRolledBack):  # nothing runs outside the transaction
+        store(group, 2)
+    polls, error = group.commit()
+    assert polls == [1]
+    assert isinstance(error, GroupRolledBack) and "the disk is full" in str(error)
+    assert committed(sqlite_db) == []
+    store(group, 3)  # the next group starts clean
+    assert group.commit() == ([3], None)
+    assert committed(sqlite_db) == [3]
+
+
 def test_a_failed_commit_hands_back_its_polls_and_stores_none(sqlite_db: Database) -> None:
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     store(group, 1)
@@ -109,6 +132,25 @@ def test_the_group_is_due_when_old(sqlite_db: Database) -> None:
     assert not group.due
     now[0] += 0.05
     assert group.due
+    group.commit()
+
+
+def test_the_write_lock_is_left_free_for_a_moment_between_groups(sqlite_db: Database) -> None:
+    now = [10.0]
+    slept: list[float] = []
+    group: StoreGroup[int] = StoreGroup(
+        sqlite_db, gap_seconds=0.005, clock=lambda: now[0], sleep=slept.append
+    )
+    store(group, 1)  # the first group does not wait
+    assert slept == []
+    group.commit()
+    now[0] += 0.001
+    store(group, 2)
+    assert slept == [pytest.approx(0.004)]
+    group.commit()
+    now[0] += 1.0
+    store(group, 3)  # long after the last commit: no wait
+    assert slept == [pytest.approx(0.004)]
     group.commit()
 
 

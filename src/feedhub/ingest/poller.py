@@ -4,10 +4,10 @@ store each source's result atomically.
 Fetching is I/O bound and runs in threads (with at most ``max_per_host``
 requests per host, enforced by the Fetcher). feedparser is CPU bound pure
 Python, so on 2+ cores parsing runs in a process pool; storing runs in the
-calling thread, one transaction per source poll, so a broken feed never leaves
-half-written state and the rest of the poll goes on. The SQLite poller runs
-each source poll in a savepoint and commits them in small groups
-(:mod:`feedhub.ingest.store_group`): as atomic per source, fewer WAL writes.
+calling thread. Each source poll is stored atomically, so a broken feed never
+leaves half-written state and the rest of the poll goes on: on PostgreSQL in a
+transaction of its own, on SQLite in a savepoint of a small group of polls
+committed together (:mod:`feedhub.ingest.store_group`), for fewer WAL writes.
 
 Several pollers may run at once on PostgreSQL: each leases due sources with
 ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease expiry, so a crashed poller's
@@ -343,25 +343,29 @@ class Poller:
         pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
         more = True
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
-            while True:
-                if more and len(pending) < self.workers * 2:
-                    self.commit_group(summary, progress)  # leasing writes on its own
-                    jobs = self.lease(
-                        utcnow(),
-                        all_sources=all_sources,
-                        round_start=round_start,
-                        source_ids=source_ids,
-                        limit=batch,
-                    )
-                    more = bool(jobs) and source_ids is None
-                    for job in jobs:
-                        pending[threads.submit(self.fetch, job)] = ("fetch", job)
-                    if more:
-                        self.acquire_lock()  # renew the SQLite poller lock
-                if not pending:
-                    break
-                self._advance(pending, summary, progress)
-            self.commit_group(summary, progress)
+            try:
+                while True:
+                    if more and len(pending) < self.workers * 2:
+                        self.commit_group(summary, progress)  # leasing writes on its own
+                        jobs = self.lease(
+                            utcnow(),
+                            all_sources=all_sources,
+                            round_start=round_start,
+                            source_ids=source_ids,
+                            limit=batch,
+                        )
+                        more = bool(jobs) and source_ids is None
+                        for job in jobs:
+                            pending[threads.submit(self.fetch, job)] = ("fetch", job)
+                        if more:
+                            self.acquire_lock()  # renew the SQLite poller lock
+                    if not pending:
+                        break
+                    self._advance(pending, summary, progress)
+            finally:
+                # polls already stored are complete: an error (or ^C) elsewhere
+                # in the round must not take them back
+                self.commit_group(summary, progress)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -396,6 +400,7 @@ class Poller:
                         )
                         pending[parsing] = ("parse", outcome)
                         continue
+                    self.commit_group(summary, progress)  # not parse holding the write lock
                     outcome.feed, outcome.parse_seconds = parse_feed(
                         body, headers, outcome.result.final_url, outcome.known
                     )
@@ -428,7 +433,8 @@ class Poller:
     def commit_group(self, summary: PollSummary, progress: Progress | None) -> None:
         """Commit the open group of stored polls (if any) and report its polls.
 
-        If the COMMIT fails, none of them is stored: each is logged as failed.
+        If they were not stored (the COMMIT failed, or SQLite had rolled the
+        group back), each is recorded and reported as failed.
         """
         if self._group is None or not self._group.open:
             return
@@ -437,7 +443,10 @@ class Poller:
             if error is not None:
                 log.error("storing %s failed at commit: %s", stored.outcome.job.url, error)
                 decision = Decision(outcome="error", error=f"internal error while storing: {error}")
-                self.record_failure(stored.outcome, decision)
+                try:
+                    self.record_failure(stored.outcome, decision)
+                except Exception:  # the database is in trouble: report the rest anyway
+                    log.exception("recording the failure of %s failed", stored.outcome.job.url)
                 stored = _Stored(stored.outcome, decision, 0, 0)
             _report(stored, summary, progress)
 

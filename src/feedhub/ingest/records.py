@@ -66,7 +66,7 @@ class EntryData:
     rel_sponsored: bool = False
     # where the feed points at the original (feedburner:origLink, AMP canonical …)
     original_url: str | None = None
-    # derived by feedhub.stories.features.prepare_entry in the parse worker, so the
+    # derived by feedhub.stories.features.prepare_feed in the parse worker, so the
     # storing transaction does no text processing
     prepared: bool = False
     band_keys: tuple[int, ...] = ()  # LSH band keys (plus the headline key)

@@ -8,18 +8,25 @@ Committed together, the polls of a group share those pages.
 
 Each source poll still applies whole or not at all: it runs in its own
 SAVEPOINT, and a poll that fails is rolled back to it while the polls before
-it in the group stand. A poll counts (summary, progress) once its group has
-committed; if the COMMIT itself fails, every poll of the group is reported
-failed. Only the SQLite poller that holds the poller lock groups; it is the
-only writer of its kind, and takes the write lock with ``BEGIN IMMEDIATE`` so
-that no other connection's commit can make its first write fail. It commits
-when the group is full or old, and whenever it would otherwise wait, so that
-readers see new entries as soon as the poller has nothing else to do and the
-web process's writes wait at most ``MAX_SECONDS``.
+it in the group stand. Some errors (a full disk, an I/O error) make SQLite roll
+back the whole transaction instead; the group then counts as failed, as does a
+failed COMMIT, and the poller records every poll of it as failed. A poll counts
+(summary, progress) only once its group has committed.
+
+Only the SQLite poller that holds the poller lock groups: it is the only writer
+of its kind, and takes the write lock with ``BEGIN IMMEDIATE`` so that no other
+connection's commit can make its first write fail. It commits when the group is
+full or old, and whenever it would otherwise wait, so that readers see new
+entries as soon as the poller has nothing else to do. Between two groups it
+leaves the write lock free for a moment (``GAP_SECONDS``): SQLite's busy handler
+retries on a timer, and a lock taken again microseconds after each COMMIT would
+let a long cold poll starve the web process's writes.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,10 +37,17 @@ from sqlalchemy.orm import Session
 
 from feedhub.db import Database
 
+log = logging.getLogger(__name__)
+
 MAX_POLLS = 20
 MAX_SECONDS = 0.25
+GAP_SECONDS = 0.005
 
 T = TypeVar("T")
+
+
+class GroupRolledBack(RuntimeError):
+    """SQLite rolled back the group's whole transaction (the error says why)."""
 
 
 @dataclass
@@ -43,9 +57,14 @@ class StoreGroup(Generic[T]):
     db: Database
     max_polls: int = MAX_POLLS
     max_seconds: float = MAX_SECONDS
+    gap_seconds: float = GAP_SECONDS
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _session: Session | None = None
+    _driver: sqlite3.Connection | None = None
     _opened: float = 0.0
+    _closed: float | None = None
+    _lost: BaseException | None = None  # what took the whole transaction back
     _stored: list[T] = field(default_factory=list)
 
     @contextmanager
@@ -53,16 +72,24 @@ class StoreGroup(Generic[T]):
         """A savepoint of the group's transaction for one source poll.
 
         On an exception the poll is rolled back and the exception propagates;
-        the group stays open.
+        the polls before it stay in the group, unless SQLite took back the whole
+        transaction (then the group's ``commit`` reports the loss).
         """
+        if self._lost is not None:
+            raise GroupRolledBack(f"the group's transaction was rolled back: {self._lost}")
         session = self._session if self._session is not None else self._open()
+        savepoint = session.begin_nested()
         try:
-            with session.begin_nested():
-                yield session
-        except BaseException:
+            yield session
+            savepoint.commit()
+        except BaseException as exc:
             # what the poll cached on the session (the classify context, say)
             # may name rows its savepoint took back
             session.info.clear()
+            if not self._in_transaction():  # no savepoint left; commit() reports the loss
+                self._lost = exc
+            elif savepoint.is_active:
+                savepoint.rollback()
             raise
 
     def stored(self, item: T) -> None:
@@ -80,33 +107,61 @@ class StoreGroup(Generic[T]):
         return self._session is not None
 
     def commit(self) -> tuple[list[T], Exception | None]:
-        """Commit the group: the polls it held, and the error if COMMIT failed
-        (the transaction is rolled back then, and none of the polls is stored)."""
-        session, stored = self._session, self._stored
-        self._session, self._stored = None, []
+        """Commit the group: the polls it held, and an error if they were not stored
+        (COMMIT failed, or SQLite had rolled the transaction back before)."""
+        session, stored, lost = self._session, self._stored, self._lost
+        self._session, self._stored, self._lost = None, [], None
         if session is None:
             return stored, None
+        self._closed = self.clock()
         try:
+            if lost is not None or not self._in_transaction():
+                raise GroupRolledBack(f"the group's transaction was rolled back: {lost}")
             session.commit()
         except Exception as exc:
-            session.rollback()
+            self._discard(session)
             return stored, exc
         finally:
-            session.close()
+            self._driver = None
+        session.close()
         return stored, None
 
     def rollback(self) -> None:
-        """Drop the group (the poller is closing after an error)."""
-        session, self._session, self._stored = self._session, None, []
+        """Drop the group (a poller closing after an error it could not handle)."""
+        session, self._session, self._stored, self._lost = self._session, None, [], None
+        self._driver = None
         if session is not None:
-            session.rollback()
-            session.close()
+            self._closed = self.clock()
+            self._discard(session)
 
     def _open(self) -> Session:
+        if self._closed is not None:
+            rest = self._closed + self.gap_seconds - self.clock()
+            if rest > 0:
+                self.sleep(rest)
         session = self.db.sessionmaker()
-        session.begin()
-        # pysqlite would only BEGIN before the first INSERT: the first SAVEPOINT
-        # would open (and its RELEASE commit) the transaction instead
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-        self._session, self._opened = session, self.clock()
+        try:
+            session.begin()
+            connection = session.connection()
+            # pysqlite would only BEGIN before the first INSERT: the first SAVEPOINT
+            # would open (and its RELEASE commit) the transaction instead
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._discard(session)
+            raise
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        self._session, self._driver, self._opened = session, driver, self.clock()
         return session
+
+    def _in_transaction(self) -> bool:
+        return self._driver is not None and self._driver.in_transaction
+
+    @staticmethod
+    def _discard(session: Session) -> None:
+        try:
+            session.rollback()
+        except Exception:  # the connection is broken: closing returns it to be reset
+            log.exception("rolling back a group of stored polls failed")
+        finally:
+            session.close()

@@ -1,7 +1,8 @@
 """Everything the stories stage needs from one entry that does not need the database.
 
-``prepare_entry`` runs at the end of parsing, in the parse worker processes, so
-the storing transaction only looks things up and writes: fingerprint (shingles
+``prepare_feed`` runs at the end of parsing, in the parse worker processes (one
+numpy pass computes the MinHash signatures of all of a feed's entries), so the
+storing transaction only looks things up and writes: fingerprint (shingles
 and LSH band keys), the headline words and number-guard tokens that confirm a
 near-duplicate, the dateline place, sponsored markers, and the stemmed pieces of
 the search document. The confirmation features are also stored on the entry row

@@ -4,7 +4,7 @@
 it clusters the new entries (``cluster.assign_batch``), creates the stories they
 start, inserts the entries, their LSH bands, merge log rows, places and search
 documents, and recomputes the stored stories that gained or changed an entry.
-Everything textual was derived in the parse worker (``features.prepare_entry``);
+Everything textual was derived in the parse worker (``features.prepare_feed``);
 here are lookups and a fixed number of statements per poll, not per entry.
 ``detach_entries`` takes entries out before retention deletes them. Nothing here
 commits: the caller owns the transaction.
