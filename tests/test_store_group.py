@@ -135,23 +135,37 @@ def test_the_group_is_due_when_old(sqlite_db: Database) -> None:
     group.commit()
 
 
-def test_the_write_lock_is_left_free_for_a_moment_between_groups(sqlite_db: Database) -> None:
+def test_the_write_lock_is_left_free_for_a_moment_after_a_long_hold(
+    sqlite_db: Database,
+) -> None:
     now = [10.0]
     slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
     group: StoreGroup[int] = StoreGroup(
-        sqlite_db, gap_seconds=0.005, clock=lambda: now[0], sleep=slept.append
+        sqlite_db, gap_seconds=0.005, hold_seconds=0.5, clock=lambda: now[0], sleep=sleep
     )
-    store(group, 1)  # the first group does not wait
+    for n in range(4):  # back-to-back groups opened at 10.0, 10.15, 10.3, 10.45
+        store(group, n)
+        now[0] += 0.149
+        group.commit()
+        now[0] += 0.001
     assert slept == []
+    store(group, 4)  # the lock has been held since 10.0: first a gap
+    assert slept == [pytest.approx(0.004)]
     group.commit()
     now[0] += 0.001
-    store(group, 2)
+    store(group, 5)  # a new run began with the gap
     assert slept == [pytest.approx(0.004)]
     group.commit()
     now[0] += 1.0
-    store(group, 3)  # long after the last commit: no wait
+    store(group, 6)  # the lock was free anyway
     assert slept == [pytest.approx(0.004)]
     group.commit()
+    assert committed(sqlite_db) == list(range(7))
 
 
 def test_the_group_holds_the_write_lock_from_its_start(sqlite_db: Database) -> None:
