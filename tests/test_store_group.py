@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from feedhub.db import Database
 from feedhub.ingest.store_group import GroupRolledBack, StoreGroup
+from feedhub.stories.search import index_documents, unindex_stories
 
 
 @pytest.fixture
@@ -192,3 +193,59 @@ def test_rollback_drops_the_open_group(sqlite_db: Database) -> None:
     group.rollback()
     assert not group.open and committed(sqlite_db) == []
     assert group.commit() == ([], None)
+
+
+def indexed(db: Database) -> dict[int, str]:
+    """The search index as another connection sees it."""
+    with db.engine.connect() as conn:
+        return dict(conn.exec_driver_sql("SELECT rowid, body FROM story_fts ORDER BY rowid").all())
+
+
+def test_search_documents_are_written_at_the_commit(sqlite_db: Database) -> None:
+    """Each poll's index changes wait for the group's COMMIT (one FTS5 segment per
+    group, not per savepoint) and then land; before it, nothing is written."""
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with group.poll() as s:
+        index_documents(s, [(1, "Neuwied Brücke", "neuwied bruck")])
+        s.execute(text("INSERT INTO t (x) VALUES (1)"))
+        assert s.execute(text("SELECT count(*) FROM story_fts")).scalar() == 0
+    group.stored(1)
+    assert group.commit() == ([1], None)
+    assert indexed(sqlite_db) == {1: "neuwied bruck"}
+
+
+def test_a_failed_polls_search_documents_are_dropped(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with group.poll() as s:
+        index_documents(s, [(1, "Koblenz", "koblenz")])
+    with pytest.raises(RuntimeError), group.poll() as s:
+        index_documents(s, [(2, "Mainz", "mainz")])
+        unindex_stories(s, [1])
+        raise RuntimeError("poll failed")
+    group.commit()
+    assert indexed(sqlite_db) == {1: "koblenz"}
+
+
+def test_the_last_search_change_in_a_group_wins(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:  # outside a group: written at once
+        index_documents(s, [(1, "alt", "alt"), (2, "Wirtschaft", "wirtschaft")])
+    assert indexed(sqlite_db) == {1: "alt", 2: "wirtschaft"}
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with group.poll() as s:
+        index_documents(s, [(1, "neu", "neu"), (3, "weg", "weg")])
+    with group.poll() as s:
+        unindex_stories(s, [2, 3])
+        index_documents(s, [(1, "neuer", "neuer")])
+    group.commit()
+    assert indexed(sqlite_db) == {1: "neuer"}
+
+
+def test_a_failed_commit_writes_no_search_documents(sqlite_db: Database) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with group.poll() as s:
+        index_documents(s, [(1, "Koblenz", "koblenz")])
+        s.execute(text("INSERT INTO child (p) VALUES (99)"))  # fails at COMMIT
+    group.stored(1)
+    polls, error = group.commit()
+    assert polls == [1] and isinstance(error, IntegrityError)
+    assert indexed(sqlite_db) == {}

@@ -8,7 +8,11 @@ Committed together, the polls of a group share those pages.
 
 Each source poll still applies whole or not at all: it runs in its own
 SAVEPOINT, and a poll that fails is rolled back to it while the polls before
-it in the group stand. Some errors (a full disk, an I/O error) make SQLite roll
+it in the group stand. Search-index changes are the exception to "in the
+poll's savepoint": FTS5 writes a new index segment at every savepoint release,
+so each poll's changes are kept aside and written for the whole group just
+before COMMIT, in the same transaction (a failed poll's are dropped with it).
+Some errors (a full disk, an I/O error) make SQLite roll
 back the whole transaction instead; the group then counts as failed, as does a
 failed COMMIT, and the poller records every poll of it as failed. A poll counts
 (summary, progress) only once its group has committed.
@@ -37,6 +41,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from feedhub.db import Database
+from feedhub.stories.search import SEARCH_QUEUE, DeferredSearchWrites
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class StoreGroup(Generic[T]):
     _held_since: float | None = None  # start of the current run of back-to-back groups
     _lost: BaseException | None = None  # what took the whole transaction back
     _stored: list[T] = field(default_factory=list)
+    # search-index changes of the polls that stood, written just before COMMIT
+    _search: DeferredSearchWrites = field(default_factory=DeferredSearchWrites)
 
     @contextmanager
     def poll(self) -> Iterator[Session]:
@@ -83,9 +90,11 @@ class StoreGroup(Generic[T]):
             raise GroupRolledBack(f"the group's transaction was rolled back: {self._lost}")
         session = self._session if self._session is not None else self._open()
         savepoint = session.begin_nested()
+        search = session.info[SEARCH_QUEUE] = DeferredSearchWrites()
         try:
             yield session
             savepoint.commit()
+            self._search.merge(search)
         except BaseException as exc:
             # what the poll cached on the session (the classify context, say)
             # may name rows its savepoint took back
@@ -95,6 +104,8 @@ class StoreGroup(Generic[T]):
             elif savepoint.is_active:
                 savepoint.rollback()
             raise
+        finally:
+            session.info.pop(SEARCH_QUEUE, None)
 
     def stored(self, item: T) -> None:
         """Remember a poll whose savepoint was released (reported after the commit)."""
@@ -113,14 +124,16 @@ class StoreGroup(Generic[T]):
     def commit(self) -> tuple[list[T], Exception | None]:
         """Commit the group: the polls it held, and an error if they were not stored
         (COMMIT failed, or SQLite had rolled the transaction back before)."""
-        session, stored, lost = self._session, self._stored, self._lost
+        session, stored, lost, search = self._session, self._stored, self._lost, self._search
         self._session, self._stored, self._lost = None, [], None
+        self._search = DeferredSearchWrites()
         if session is None:
             return stored, None
         self._closed = self.clock()
         try:
             if lost is not None or not self._in_transaction():
                 raise GroupRolledBack(f"the group's transaction was rolled back: {lost}")
+            search.write(session)
             session.commit()
         except Exception as exc:
             self._discard(session)
@@ -133,7 +146,7 @@ class StoreGroup(Generic[T]):
     def rollback(self) -> None:
         """Drop the group (a poller closing after an error it could not handle)."""
         session, self._session, self._stored, self._lost = self._session, None, [], None
-        self._driver = None
+        self._search, self._driver = DeferredSearchWrites(), None
         if session is not None:
             self._closed = self.clock()
             self._discard(session)

@@ -10,6 +10,7 @@ The queries live in ``feedhub.stories.search_query`` (re-exported here).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, column, delete, table, text
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from feedhub.stories.search_query import highlight_terms, query_words, search_st
 from feedhub.stories.stemming import stem_text
 
 __all__ = [
+    "SEARCH_QUEUE",
+    "DeferredSearchWrites",
     "document_text",
     "highlight_terms",
     "index_documents",
@@ -30,6 +33,9 @@ __all__ = [
 ]
 
 MAX_DOCUMENT_CHARS = 20_000
+# session.info key of the DeferredSearchWrites that index changes go to instead
+SEARCH_QUEUE = "feedhub.search_queue"
+_WRITE_CHUNK = 500
 
 _fts = table("story_fts", column("rowid"), column("body"))
 _pg = table("story_search", column("story_id"), column("document"))
@@ -80,12 +86,16 @@ def index_documents(session: Session, documents: Sequence[tuple[int, str, str]])
     """
     if not documents:
         return
-    connection = core(session)
     if session_is_sqlite(session):
-        connection.execute(_FTS_DELETE, {"ids": [d[0] for d in documents]})
-        connection.execute(_FTS_INSERT, [{"id": d[0], "stemmed": d[2]} for d in documents])
+        queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
+        if queue is not None:
+            queue.documents.update((d[0], d[2]) for d in documents)
+            return
+        _write_fts(session, {d[0]: d[2] for d in documents})
         return
-    connection.execute(_PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents])
+    core(session).execute(
+        _PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents]
+    )
 
 
 def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:
@@ -93,6 +103,48 @@ def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:
     if not ids:
         return
     if session_is_sqlite(session):
-        session.execute(delete(_fts).where(_fts.c.rowid.in_(ids)))
+        queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
+        if queue is not None:
+            queue.documents.update(dict.fromkeys(ids))
+            return
+        _write_fts(session, dict.fromkeys(ids))
     else:
         session.execute(delete(_pg).where(_pg.c.story_id.in_(ids)))
+
+
+@dataclass
+class DeferredSearchWrites:
+    """SQLite search-index changes held back to be written in one go.
+
+    FTS5 writes the terms it holds in memory as a new index segment whenever a
+    savepoint is released, and merges segments as they pile up. The SQLite
+    poller stores each source poll in a savepoint of a larger transaction (see
+    ``feedhub.ingest.store_group``): indexing in each poll's savepoint paid a
+    segment and its merging per poll, a sixth of the storing thread's time.
+    The poller puts one of these on the session for each poll
+    (``SEARCH_QUEUE``), keeps those of the polls that stood, and writes them
+    all just before the group's COMMIT, in the same transaction.
+    """
+
+    # story id -> stemmed document, or None to remove the story from the index
+    documents: dict[int, str | None] = field(default_factory=dict)
+
+    def merge(self, later: DeferredSearchWrites) -> None:
+        self.documents.update(later.documents)
+
+    def write(self, session: Session) -> None:
+        documents, self.documents = self.documents, {}
+        _write_fts(session, documents)
+
+
+def _write_fts(session: Session, documents: dict[int, str | None]) -> None:
+    """Set (or, for None, remove) each story's FTS5 document."""
+    if not documents:
+        return
+    connection = core(session)
+    ids = list(documents)
+    for start in range(0, len(ids), _WRITE_CHUNK):
+        connection.execute(_FTS_DELETE, {"ids": ids[start : start + _WRITE_CHUNK]})
+    rows = [{"id": sid, "stemmed": body} for sid, body in documents.items() if body is not None]
+    if rows:
+        connection.execute(_FTS_INSERT, rows)
