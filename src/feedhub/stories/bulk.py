@@ -33,6 +33,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from feedhub.db import core, session_is_sqlite
 from feedhub.models import LshBand
+from feedhub.sqlite_insert import insert_rows
 from feedhub.stories.band_filter import LOOKBACK_DAYS, BandFilter, new_token
 
 _DELETE_CHUNK = 500
@@ -160,9 +161,7 @@ def _naive_utc(value: datetime) -> datetime:
 
 
 @functools.cache
-def _insert_returning_id(table: Table, sqlite: bool) -> ReturningInsert[int]:
-    if sqlite:
-        return insert(table).returning(table.c.id)
+def _insert_returning_id(table: Table) -> ReturningInsert[int]:
     return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
@@ -176,15 +175,15 @@ def insert_returning_ids(
     a poll's 40 entries and 40 stories cost 80 round trips through the driver
     and the statement machinery. In one write transaction SQLite gives each new
     row of a rowid table max(rowid) + 1, row after row in VALUES order, so one
-    multi-row INSERT … RETURNING and ascending ids are the same correspondence.
-    PostgreSQL batches ordered RETURNING itself (SERIAL values ordered by a
-    sentinel).
+    multi-row INSERT … RETURNING and ascending ids are the same correspondence
+    (sent as plain SQL, see :mod:`feedhub.sqlite_insert`). PostgreSQL batches
+    ordered RETURNING itself (SERIAL values ordered by a sentinel).
     """
     if not rows:
         return []
-    sqlite = session_is_sqlite(session)
-    ids = core(session).execute(_insert_returning_id(table, sqlite), rows).scalars()
-    return sorted(ids) if sqlite else list(ids)
+    if session_is_sqlite(session):
+        return sorted(insert_rows(session, table, rows, returning="id"))
+    return list(core(session).execute(_insert_returning_id(table), rows).scalars())
 
 
 def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from feedhub.db import core
 from feedhub.ingest.records import EntryData
 from feedhub.models import Entry, Source, Story, StoryMerge
+from feedhub.sqlite_insert import insert_all
 from feedhub.stories.aggregate import (
     Member,
     StoryState,
@@ -44,7 +45,6 @@ _CHUNK = 500
 ENTRIES = cast(Table, Entry.__table__)
 STORIES = cast(Table, Story.__table__)
 MERGES = cast(Table, StoryMerge.__table__)
-_INSERT_MERGES = insert(MERGES)
 # a one-entry story's representative is its entry
 _SET_REPRESENTATIVE = (
     update(STORIES)
@@ -324,8 +324,7 @@ def _write_bands_and_merges(
                 "similarity": assignment.similarity,
             }
         )
-    if merges:
-        core(session).execute(_INSERT_MERGES, merges)
+    insert_all(session, MERGES, merges)
 
 
 def _finish_new_stories(
