@@ -35,8 +35,9 @@ from concurrent.futures import (
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,7 @@ from feedhub.ingest.sources import SAMPLE_SCHEME
 from feedhub.ingest.store import prune, store_feed
 from feedhub.ingest.store_group import StoreGroup
 from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
+from feedhub.sqlite_insert import insert_all
 from feedhub.stories.band_filter import BandFilter
 from feedhub.stories.bulk import BAND_FILTER
 
@@ -61,6 +63,54 @@ log = logging.getLogger(__name__)
 # that other pollers get their share
 LEASE_MIN = 16
 LEASE_BATCH = 200
+
+
+FETCHES = cast(Table, Fetch.__table__)
+SOURCES = cast(Table, Source.__table__)
+# what a poll may change on its source (``store_feed`` and ``_apply``)
+_POLLED_COLUMNS = (
+    "url",
+    "title",
+    "site_url",
+    "enabled",
+    "disabled_reason",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "last_unconditional_at",
+    "next_poll_at",
+    "interval_seconds",
+    "cache_max_age",
+    "retry_after_until",
+    "last_polled_at",
+    "last_success_at",
+    "error_count",
+    "last_error",
+    "last_error_at",
+    "last_status",
+    "pending_redirect",
+    "unstable_guids",
+    "lease_owner",
+    "lease_until",
+)
+_UPDATE_POLLED = (
+    update(SOURCES)
+    .where(SOURCES.c.id == bindparam("b_id"))
+    .values({name: bindparam("v_" + name) for name in _POLLED_COLUMNS})
+)
+
+
+def _write_source(s: Session, src: Source) -> None:
+    """Write the poll's changes to its source with one prebuilt UPDATE.
+
+    The ORM's flush of the one changed Source, a unit of work for a single
+    UPDATE, cost some 600 µs per poll. The object leaves the session first so
+    that no flush writes it again; a later poll of the source loads it afresh.
+    """
+    params = {"v_" + name: getattr(src, name) for name in _POLLED_COLUMNS}
+    params["b_id"] = src.id
+    s.expunge(src)
+    s.connection().execute(_UPDATE_POLLED, params)
 
 
 class PollerBusy(RuntimeError):
@@ -493,21 +543,21 @@ class Poller:
                 )
                 new, updated = stored.new, stored.updated
             self._apply(s, src, decision, outcome, now)
-            s.add(
-                Fetch(
-                    source_id=src.id,
-                    started_at=now - timedelta(seconds=result.elapsed),
-                    duration_ms=int((result.elapsed + outcome.parse_seconds) * 1000),
-                    url=job.url,
-                    status=result.status,
-                    outcome=decision.outcome,
-                    bytes=result.bytes_received,
-                    new_entries=new,
-                    updated_entries=updated,
-                    error=decision.error or decision.problem,
-                    worker=self.owner,
-                )
-            )
+            _write_source(s, src)
+            fetch = {
+                "source_id": src.id,
+                "started_at": now - timedelta(seconds=result.elapsed),
+                "duration_ms": int((result.elapsed + outcome.parse_seconds) * 1000),
+                "url": job.url,
+                "status": result.status,
+                "outcome": decision.outcome,
+                "bytes": result.bytes_received,
+                "new_entries": new,
+                "updated_entries": updated,
+                "error": decision.error or decision.problem,
+                "worker": self.owner,
+            }
+            insert_all(s, FETCHES, [fetch])  # the log row without the ORM's unit of work
         return decision, new, updated
 
     def record_failure(self, outcome: Outcome, decision: Decision) -> None:
