@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -39,6 +39,10 @@ def entry_row(n: int, **extra: Any) -> dict[str, Any]:
         "title": f"Neuwied. Brücke gesperrt {n}",
         "first_seen_at": datetime(2026, 11, 27, 8, n % 60, tzinfo=UTC),
         "published_at": datetime(2026, 11, 27, 9, 30, tzinfo=UTC) + timedelta(hours=n % 5),
+        # another zone and microseconds: both must be written as SQLAlchemy writes them
+        "updated_at": datetime(
+            2026, 11, 27, 10, 15, 7, 1234 * n, tzinfo=timezone(timedelta(hours=1))
+        ),
         "feed_categories": ["Wirtschaft", "Neuwied"],
         "enclosures": [{"url": f"https://neuwied.example/{n}.jpg", "type": "image/jpeg"}],
         "sponsored": bool(n % 3 == 0),

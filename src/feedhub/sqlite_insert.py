@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from feedhub.db import core, session_is_sqlite
+from feedhub.models import UTCDateTime
 
 # SQLite allows 32,766 bound values in a statement since 3.32; stay well below
 MAX_VALUES = 8000
@@ -73,8 +75,20 @@ def _plan(table: Table, names: tuple[str, ...], returning: str | None, dialect: 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
     """The bind processor SQLAlchemy itself would use: the dialect's own type's
     (SQLite's DATETIME writes "YYYY-MM-DD HH:MM:SS.ffffff"; the generic
-    DateTime would leave the driver's adapter to drop zero microseconds)."""
+    DateTime would leave the driver's adapter to drop zero microseconds).
+    Times get an equivalent in C: SQLAlchemy's formats a dict per value."""
+    if isinstance(type_, UTCDateTime):
+        return _utc_text
     return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    """What UTCDateTime and SQLite's DATETIME write for *value*: naive UTC text."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def _default_values(plan: _Plan) -> list[Any]:
