@@ -512,3 +512,30 @@ def test_any_exception_inside_falls_back(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(fast_rss, "_parse_date", broken)
     body = rss(item("<pubDate>Mon, 02 Jun 2025 08:15:00 +0200</pubDate>"))
     bails(body)
+
+
+@pytest.mark.parametrize("base", ["http://neuwied.example/feed.xml", "https://x.example/a/", ""])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/a/1",
+        "http://news.example/wirtschaft/1?utm=x#top",
+        "http://a/b?",  # urljoin drops an empty query …
+        "http://a/b#",  # … and an empty fragment
+        "http://a/b?#f",
+        "http:///x",  # feedparser strips the extra slash
+        "http://a/b;",  # empty params are dropped
+        "https://a/b?x=1;y=2#f#g",
+        "http://[::1]/x",
+        "http://a/b c",
+        "http://a/b\t",
+        "HTTP://a/b",
+        "http://ä.example/",
+        "http://a",
+        "http://a/../b",
+        "https://user:pw@host:99/p?q=a#frag",
+        "/relative/path",
+    ],
+)
+def test_absolute_links_join_as_feedparser_joins_them(base: str, url: str) -> None:
+    assert fast_rss._join(base, url) == fast_rss._urljoin(base, url)

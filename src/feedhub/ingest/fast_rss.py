@@ -44,6 +44,19 @@ _CP1252: Any = feedparser.html._cp1252
 # feedparser's URL join itself: parse.py's memoized wrapper would only miss (entry
 # links are unique) and churn its cache
 _urljoin: Callable[[str, str], str] = feedparser.urls._urljoin
+# an absolute http(s) URL that urljoin hands back unchanged: no slash after "//"
+# (feedparser strips those), no empty query or fragment and no ";" params (urlparse
+# and urlunparse drop or move them), no brackets (urlsplit checks IPv6 hosts)
+_PLAIN_ABSOLUTE_RE = re.compile(r"https?://[^/\s\[\];?#][^\s\[\];?#]*(?:\?[^\s#]+)?(?:#\S+)?")
+
+
+def _join(base: str, text: str) -> str:
+    """``_urljoin``, without its two URL parses for a link that is already absolute."""
+    if text.isascii() and text.isprintable() and _PLAIN_ABSOLUTE_RE.fullmatch(text):
+        return text
+    return _urljoin(base, text)
+
+
 # the characters feedparser's cp1252 table maps: translating a text without them is
 # the identity, and translating with a dict costs a lookup per character
 _CP1252_KEYS_RE = re.compile("[" + "".join(re.escape(chr(key)) for key in sorted(_CP1252)) + "]")
@@ -333,7 +346,7 @@ class _Parser:
         elif name == "link":
             text = _plain_text(element)
             if text:
-                text = _urljoin(self.bases[_CHANNEL_CHILD], text)
+                text = _join(self.bases[_CHANNEL_CHILD], text)
             feed["link"] = _QUERY_ENTITY_RE.sub(r"&\g<1>", _repair(text))
         elif name == "ttl":
             feed["ttl"] = _repair(_plain_text(element))
@@ -392,7 +405,7 @@ class _Parser:
                 entry.setdefault("links", []).append(link)
                 text = _plain_text(child)
                 if text:
-                    text = _urljoin(base, text)
+                    text = _join(base, text)
                 value = _QUERY_ENTITY_RE.sub(r"&\g<1>", _repair(text).replace("&amp;", "&"))
                 entry["link"] = value
                 if value:
@@ -401,7 +414,7 @@ class _Parser:
                 is_link = _attributes(child, _GUID_ATTRIBUTES).get("ispermalink", "true") == "true"
                 text = _text(child)
                 if text and is_link:
-                    text = _urljoin(base, text)
+                    text = _join(base, text)
                 value = _repair(text)
                 entry["id"] = value
                 if is_link:  # a permalink guid is the link when there is no <link>
