@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -702,31 +701,3 @@ def test_parse_workers_leave_the_storing_thread_a_core(
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     chosen = parse_processes(dataclasses.replace(settings, parse_processes=configured))
     assert chosen == expected
-
-
-def test_feeds_queued_for_a_busy_parse_worker_are_parsed_by_the_poller(
-    db: Database,
-    settings: Settings,
-    feed_server: FeedServer,
-    add: Add,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Rather than wait for the parse workers, the storing thread takes feeds back
-    from their queue and parses them itself: with the only worker busy for the
-    whole round, every feed is still stored."""
-    release = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1)
-    blocker = pool.submit(release.wait, 20)  # the worker is taken until released
-    monkeypatch.setattr(poller_mod, "new_pool", lambda processes: pool)
-    ids = [add(feed_server.add(f"/q{i}", body=rss(items(3, prefix=f"q{i}")))) for i in range(4)]
-    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
-    try:
-        poller.acquire_lock()
-        summary = poller.run_round()
-        assert blocker.running()  # the round did not wait for the worker
-    finally:
-        release.set()
-        poller.release_lock()
-        poller.close()
-    assert (summary.ok, summary.new_entries) == (4, 12)
-    assert [entry_count(db, sid) for sid in ids] == [3, 3, 3, 3]

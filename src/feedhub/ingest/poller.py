@@ -198,23 +198,6 @@ def _report(stored: _Stored, summary: PollSummary, progress: Progress | None) ->
 KNOWN_HASHES = 300  # more than nearly any feed carries
 
 
-def _take_back_queued_parse(
-    pending: dict[Future[object], tuple[str, Outcome | Job]],
-) -> Outcome | None:
-    """A feed still queued for the parse workers, taken out of the queue.
-
-    The newest first: it would be parsed last. A parse a worker has already
-    started (or that is on its way to one) cannot be cancelled and stays.
-    """
-    for fut in reversed(list(pending)):
-        kind, ctx = pending[fut]
-        if kind == "parse" and fut.cancel():
-            del pending[fut]
-            assert isinstance(ctx, Outcome)
-            return ctx
-    return None
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -445,20 +428,11 @@ class Poller:
         """Wait for the next fetches or parses to finish; parse or store each.
 
         Stored polls are committed before waiting: readers see them as soon as
-        the storing thread has nothing else to do. Rather than wait while
-        fetched feeds queue for the parse workers, this thread parses one of
-        them itself: storing and parsing take about as long per feed, so on a
-        cold poll each side would otherwise wait for the other much of the
-        time (and for the workers to start).
+        the storing thread has nothing else to do.
         """
         done, _ = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
         if not done:
             self.commit_group(summary, progress)
-            queued = _take_back_queued_parse(pending)
-            if queued is not None:
-                self._parse_here(queued)
-                self._finish(queued, summary, progress)
-                return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for fut in done:
             kind, ctx = pending.pop(fut)
@@ -467,19 +441,19 @@ class Poller:
                 assert isinstance(outcome, Outcome)
                 job = outcome.job
                 if outcome.body_hash and outcome.body_hash != job.body_hash:
+                    body = outcome.result.body or b""
+                    headers = dict(outcome.result.headers)
                     pool = self.parse_pool()  # started on first need: 304 rounds skip it
                     if pool is not None:
                         parsing: Future[object] = pool.submit(
-                            parse_feed,
-                            outcome.result.body or b"",
-                            dict(outcome.result.headers),
-                            outcome.result.final_url,
-                            outcome.known,
+                            parse_feed, body, headers, outcome.result.final_url, outcome.known
                         )
                         pending[parsing] = ("parse", outcome)
                         continue
                     self.commit_group(summary, progress)  # not parse holding the write lock
-                    self._parse_here(outcome)
+                    outcome.feed, outcome.parse_seconds = parse_feed(
+                        body, headers, outcome.result.final_url, outcome.known
+                    )
                 self._finish(outcome, summary, progress)
             else:
                 assert isinstance(ctx, Outcome)
@@ -488,20 +462,6 @@ class Poller:
                 except Exception as exc:  # a crashed worker process
                     ctx.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
                 self._finish(ctx, summary, progress)
-
-    @staticmethod
-    def _parse_here(outcome: Outcome) -> None:
-        """Parse in this thread, as a worker process would."""
-        try:
-            outcome.feed, outcome.parse_seconds = parse_feed(
-                outcome.result.body or b"",
-                dict(outcome.result.headers),
-                outcome.result.final_url,
-                outcome.known,
-            )
-        except Exception as exc:  # as a crashed worker: the poll fails, the round goes on
-            log.exception("parsing %s failed", outcome.job.url)
-            outcome.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
 
     def _finish(self, outcome: Outcome, summary: PollSummary, progress: Progress | None) -> None:
         try:
