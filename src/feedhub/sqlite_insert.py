@@ -20,6 +20,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
@@ -82,6 +83,7 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
+@functools.lru_cache(maxsize=4096)  # a poll's rows repeat a few times (its "now")
 def _utc_text(value: datetime | None) -> str | None:
     """What UTCDateTime and SQLite's DATETIME write for *value*: naive UTC text."""
     if value is None:
@@ -120,7 +122,8 @@ def insert_rows(
     defaults = _default_values(plan)
     width = len(names) + len(defaults)
     per_statement = max(1, min(MAX_ROWS, MAX_VALUES // width))
-    pairs = tuple(zip(names, plan.processors, strict=True))
+    take = itemgetter(*names)
+    processed = [(i, p) for i, p in enumerate(plan.processors) if p is not None]
     out: list[Any] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
@@ -128,7 +131,14 @@ def insert_rows(
         for row in chunk:
             if len(row) != len(names):
                 raise ValueError(f"rows for {table.name} differ in their keys")
-            params.extend(p(row[n]) if p else row[n] for n, p in pairs)
+            values = take(row)
+            if len(names) == 1:
+                values = (values,)
+            if processed:
+                values = list(values)
+                for i, processor in processed:
+                    values[i] = processor(values[i])
+            params.extend(values)
             params.extend(defaults)
         sql = plan.head + ", ".join([plan.values] * len(chunk)) + plan.tail
         result = connection.exec_driver_sql(sql, tuple(params))
