@@ -223,18 +223,27 @@ def _top_hits(batch: Sequence[Pending], stored: list[Counter[int]]) -> list[dict
 
     Earlier entries of the batch compete for the slots as stored ones would
     (they are of the same source and never confirmed, so they are dropped after).
+    Only keys that more than one batch entry has can make such a hit.
     """
-    earlier: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    key_sets = [set(pending.band_keys) for pending in batch]
+    owners = Counter(key for keys in key_sets for key in keys)
+    earlier: dict[int, list[tuple[int, datetime]]] = {}
     result: list[dict[int, int]] = []
     for index, pending in enumerate(batch):
-        keys = set(pending.band_keys)
-        low, high = pending.band_at - WINDOW, pending.band_at + WINDOW
-        hits = Counter(stored[index])
-        for key in keys:
-            for other, at in earlier.get(key, ()):
-                if low <= at <= high:
-                    hits[-1 - other] += 1  # batch entries: negative, newest first
-            earlier[key].append((index, pending.band_at))
+        hits = stored[index]
+        shared = [key for key in key_sets[index] if owners[key] > 1]
+        if shared:
+            hits = Counter(hits)
+            low, high = pending.band_at - WINDOW, pending.band_at + WINDOW
+            for key in shared:
+                seen = earlier.setdefault(key, [])
+                for other, at in seen:
+                    if low <= at <= high:
+                        hits[-1 - other] += 1  # batch entries: negative, newest first
+                seen.append((index, pending.band_at))
+        if not hits:
+            result.append({})
+            continue
         # most hits first; among equals the newest row first (batch entries are newest)
         ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0] >= 0, -abs(kv[0])))
         result.append({k: v for k, v in ranked[:MAX_CANDIDATES] if k >= 0})
