@@ -90,6 +90,15 @@ class Pending:
         """Decoded on first use: most entries of a poll meet no candidate to confirm."""
         return decode_signature(self.signature_blob) or signature_of(self.title, self.lead)
 
+    @functools.cached_property
+    def shingles(self) -> frozenset[int]:
+        """The signature's shingles alone: most candidates fail on these."""
+        if "signature" not in self.__dict__:
+            decoded = decode_shingles(self.signature_blob)
+            if decoded is not None:
+                return decoded
+        return self.signature.shingles
+
 
 class _Candidate:
     """A stored entry that shares band keys with a batch entry; decoded as far as needed."""
@@ -284,15 +293,15 @@ def _load_candidates(session: Session, ids: set[int]) -> dict[int, _Candidate]:
 def confirm(pending: Pending, candidates: Sequence[_Candidate]) -> list[tuple[float, int, int]]:
     """(similarity, entry id, story id) of the candidates that pass every check."""
     confirmed: list[tuple[float, int, int]] = []
-    own = pending.signature
     for cand in candidates:
         if cand.source_id == pending.source_id or cand.sponsored != pending.sponsored:
             continue
         if pending.places and cand.places and not pending.places & cand.places:
             continue
-        sim = similarity(own.shingles, cand.shingles)
+        sim = similarity(pending.shingles, cand.shingles)
         if sim < MIN_SIMILARITY:
             continue
+        own = pending.signature
         if (
             sim < STRONG_SIMILARITY
             and word_overlap(own.title_words, cand.signature.title_words) < MIN_TITLE_OVERLAP
