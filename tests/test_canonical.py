@@ -179,6 +179,9 @@ def test_a_key_is_its_own_key(url: str) -> None:
             "https://www.google.com/url?q=https://l.facebook.com/l.php?u%3Dhttps://example.org/x",
             "https://example.org/x",
         ),
+        # hosts are case-insensitive: the quick check for wrapper hosts must be too
+        ("HTTPS://WWW.Google.COM/url?q=https://example.org/x", "https://example.org/x"),
+        ("https://abc.CDN.AmpProject.org/c/s/example.org/story", "https://example.org/story"),
     ],
 )
 def test_redirect_wrappers_with_the_target_inside_are_unwrapped(wrapped: str, target: str) -> None:
