@@ -701,3 +701,37 @@ def test_parse_workers_leave_the_storing_thread_a_core(
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     chosen = parse_processes(dataclasses.replace(settings, parse_processes=configured))
     assert chosen == expected
+
+
+def test_an_admin_change_during_a_poll_is_kept(
+    db: Database,
+    settings: Settings,
+    feed_server: FeedServer,
+    add: Add,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The poll writes only the source columns it changed: an admin who disables
+    the source while it is being polled keeps that."""
+    if db.dialect == "sqlite":
+        pytest.skip("on SQLite a poll holds the write lock: no other writer gets in meanwhile")
+    sid = add(feed_server.add("/admin", body=rss(items(2), title="Rhein-Kurier")))
+    with db.session() as s:  # named already: the poll itself does not touch the row early
+        named = s.get(Source, sid)
+        assert named is not None
+        named.title, named.site_url = "Rhein-Kurier", "https://rhein-kurier.example/"
+    real = poller_mod.store_feed
+
+    def meanwhile(session: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real(session, src, *args, **kwargs)
+        with db.session() as admin:
+            row = admin.get(Source, src.id)
+            assert row is not None
+            row.enabled, row.disabled_reason = False, "vom Admin pausiert"
+        return result
+
+    monkeypatch.setattr(poller_mod, "store_feed", meanwhile)
+    summary = poll_once(db, settings)
+    assert (summary.ok, summary.new_entries) == (1, 2)
+    src = source(db, sid)
+    assert src.enabled is False and src.disabled_reason == "vom Admin pausiert"
+    assert src.last_success_at is not None and src.lease_owner is None  # the poll's own
