@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Table, insert, select
@@ -107,3 +108,19 @@ def test_rows_with_different_keys_are_refused(sqlite_db: Database) -> None:
 def test_constraint_errors_arrive_as_sqlalchemy_errors(sqlite_db: Database) -> None:
     with sqlite_db.session() as s, pytest.raises(IntegrityError):
         insert_rows(s, ENTRIES, [entry_row(1, source_id=999)])  # no such source
+
+
+def test_times_a_fold_apart_are_written_apart(sqlite_db: Database) -> None:
+    """01:30 happens twice in New York on 2024-11-03: equal as Python datetimes,
+    an hour apart in UTC."""
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2024, 11, 3, 1, 30, tzinfo=new_york)
+    rows = [entry_row(1, updated_at=first), entry_row(2, updated_at=first.replace(fold=1))]
+    with sqlite_db.session() as s:
+        insert_rows(s, ENTRIES, rows)
+    with sqlite_db.engine.connect() as conn:
+        stored_times = list(conn.exec_driver_sql("SELECT updated_at FROM entries ORDER BY id"))
+    assert [t for (t,) in stored_times] == [
+        "2024-11-03 05:30:00.000000",
+        "2024-11-03 06:30:00.000000",
+    ]

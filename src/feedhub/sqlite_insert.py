@@ -83,14 +83,19 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
-@functools.lru_cache(maxsize=4096)  # a poll's rows repeat a few times (its "now")
 def _utc_text(value: datetime | None) -> str | None:
     """What UTCDateTime and SQLite's DATETIME write for *value*: naive UTC text."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    if value.tzinfo is None or value.tzinfo is UTC:
+        return _cached_utc_text(value)
+    # other zones are not cached: two times a fold apart compare (and hash) equal
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@functools.lru_cache(maxsize=4096)  # a poll's rows repeat a few times (its "now")
+def _cached_utc_text(value: datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _default_values(plan: _Plan) -> list[Any]:
