@@ -514,7 +514,10 @@ def test_any_exception_inside_falls_back(monkeypatch: pytest.MonkeyPatch) -> Non
     bails(body)
 
 
-@pytest.mark.parametrize("base", ["http://neuwied.example/feed.xml", "https://x.example/a/", ""])
+@pytest.mark.parametrize(
+    "base",
+    ["http://neuwied.example/feed.xml", "https://x.example/a/", "", "http://[x/feed"],  # unparsable
+)
 @pytest.mark.parametrize(
     "url",
     [

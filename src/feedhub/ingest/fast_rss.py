@@ -23,7 +23,9 @@ it is parsed, and ElementTree fetches no external entities.
 
 from __future__ import annotations
 
+import functools
 import re
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -52,9 +54,24 @@ _PLAIN_ABSOLUTE_RE = re.compile(r"https?://[^/\s\[\];?#][^\s\[\];?#]*(?:\?[^\s#]
 
 def _join(base: str, text: str) -> str:
     """``_urljoin``, without its two URL parses for a link that is already absolute."""
-    if text.isascii() and text.isprintable() and _PLAIN_ABSOLUTE_RE.fullmatch(text):
+    if (
+        text.isascii()
+        and text.isprintable()
+        and _PLAIN_ABSOLUTE_RE.fullmatch(text)
+        and _base_parses(base)
+    ):
         return text
     return _urljoin(base, text)
+
+
+@functools.lru_cache(maxsize=64)  # a feed has a few bases, one per depth
+def _base_parses(base: str) -> bool:
+    """Whether urljoin can parse *base*: with one it cannot, any join gives ``""``."""
+    try:
+        urllib.parse.urlsplit(base)
+    except ValueError:
+        return False
+    return True
 
 
 # the characters feedparser's cp1252 table maps: translating a text without them is
