@@ -182,6 +182,8 @@ def test_a_key_is_its_own_key(url: str) -> None:
         # hosts are case-insensitive: the quick check for wrapper hosts must be too
         ("HTTPS://WWW.Google.COM/url?q=https://example.org/x", "https://example.org/x"),
         ("https://abc.CDN.AmpProject.org/c/s/example.org/story", "https://example.org/story"),
+        # urlsplit drops tabs and line breaks inside the host too
+        ("https://news.goo\tgle.com/news/url?url=https://example.org/a", "https://example.org/a"),
     ],
 )
 def test_redirect_wrappers_with_the_target_inside_are_unwrapped(wrapped: str, target: str) -> None:
