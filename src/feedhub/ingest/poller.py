@@ -220,7 +220,7 @@ class Poller:
         self.band_filter: BandFilter | None = None
         self._lookup_lock = threading.Lock()  # see known_hashes
         # the SQLite poller's open group of stored polls (see store_group), with the
-        # lock only: (outcome, decision, new, updated) of each poll it holds
+        # lock only
         self._group: StoreGroup[_Stored] | None = None
 
     # -- pools ---------------------------------------------------------------
@@ -530,7 +530,7 @@ class Poller:
             self._apply(s, src, decision, outcome, now)
             _write_source(s, src)
             fetch = {
-                "source_id": src.id,
+                "source_id": job.source_id,
                 "started_at": now - timedelta(seconds=result.elapsed),
                 "duration_ms": int((result.elapsed + outcome.parse_seconds) * 1000),
                 "url": job.url,

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedhub.db import core
 from feedhub.models import Entry, Place, Source, Story, StoryPlace, utcnow
 from feedhub.slug import slugify
+from feedhub.sqlite_insert import insert_all
 from feedhub.stories.classify import (
     ClassifyContext,
     EntryDecision,
@@ -38,7 +39,6 @@ from feedhub.stories.stemming import stem_text
 _CHUNK = 500
 _STORIES = cast(Table, Story.__table__)
 _STORY_PLACES = cast(Table, StoryPlace.__table__)
-_INSERT_STORY_PLACES = insert(_STORY_PLACES)
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,7 @@ def sync_places(
         session.execute(
             delete(StoryPlace).where(tuple_(StoryPlace.story_id, StoryPlace.place_id).in_(stale))
         )
-    if new:
-        core(session).execute(_INSERT_STORY_PLACES, new)
+    insert_all(session, _STORY_PLACES, new)
     if moved:
         session.connection().execute(
             update(_STORY_PLACES)

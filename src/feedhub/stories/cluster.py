@@ -66,8 +66,33 @@ class Assignment:
     similarity: float | None = None
 
 
+class _StoredSignature:
+    """An entry's stored signature (``encode_signature``), decoded as far as needed.
+
+    Most batch entries meet no candidate to confirm, and most candidates fail
+    on the shingles alone; an entry stored without a signature (an empty blob)
+    has it computed from its title and lead.
+    """
+
+    signature_blob: bytes
+    title: str
+    lead: str
+
+    @functools.cached_property
+    def signature(self) -> Signature:
+        return decode_signature(self.signature_blob) or signature_of(self.title, self.lead)
+
+    @functools.cached_property
+    def shingles(self) -> frozenset[int]:
+        if "signature" not in self.__dict__:
+            decoded = decode_shingles(self.signature_blob)
+            if decoded is not None:
+                return decoded
+        return self.signature.shingles
+
+
 @dataclass
-class Pending:
+class Pending(_StoredSignature):
     """One entry of the batch, with what clustering needs to know about it."""
 
     source_id: int
@@ -85,23 +110,9 @@ class Pending:
     def __post_init__(self) -> None:
         self.places = _places(self.place)
 
-    @functools.cached_property
-    def signature(self) -> Signature:
-        """Decoded on first use: most entries of a poll meet no candidate to confirm."""
-        return decode_signature(self.signature_blob) or signature_of(self.title, self.lead)
 
-    @functools.cached_property
-    def shingles(self) -> frozenset[int]:
-        """The signature's shingles alone: most candidates fail on these."""
-        if "signature" not in self.__dict__:
-            decoded = decode_shingles(self.signature_blob)
-            if decoded is not None:
-                return decoded
-        return self.signature.shingles
-
-
-class _Candidate:
-    """A stored entry that shares band keys with a batch entry; decoded as far as needed."""
+class _Candidate(_StoredSignature):
+    """A stored entry that shares band keys with a batch entry."""
 
     def __init__(
         self,
@@ -117,23 +128,7 @@ class _Candidate:
         self.id, self.story_id, self.source_id = row_id, story_id, source_id
         self.places = _places(place)
         self.sponsored = sponsored
-        self._blob, self._title, self._lead = blob, title, lead
-        self._shingles: frozenset[int] | None = None
-        self._signature: Signature | None = None
-
-    @property
-    def shingles(self) -> frozenset[int]:
-        if self._shingles is None:
-            self._shingles = decode_shingles(self._blob)
-            if self._shingles is None:
-                self._shingles = self.signature.shingles
-        return self._shingles
-
-    @property
-    def signature(self) -> Signature:
-        if self._signature is None:
-            self._signature = decode_signature(self._blob) or signature_of(self._title, self._lead)
-        return self._signature
+        self.signature_blob, self.title, self.lead = blob, title, lead
 
 
 def band_time(
