@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
+from feedhub import gc_tuning
 from feedhub.config import Settings
 from feedhub.db import Database
 from feedhub.ingest import parse_worker
@@ -474,6 +476,17 @@ def test_stored_polls_are_visible_while_other_sources_are_still_fetched(
 
 class _Abort(BaseException):
     """Like ^C: not an error of one source's poll."""
+
+
+def test_a_round_stores_with_the_collector_relaxed_and_restores_it(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
+    add(feed_server.add("/feed", body=rss(items(3))))
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    poll_once(db, settings, progress=lambda _url, _outcome: seen.append(gc.get_threshold()))
+    assert seen and all(t[0] >= gc_tuning.THRESHOLD for t in seen)
+    assert gc.get_threshold() == before
 
 
 def test_polls_stored_before_an_interruption_stay_stored(

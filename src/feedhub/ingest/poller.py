@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from feedhub.config import Settings
 from feedhub.db import Database
+from feedhub.gc_tuning import relaxed_gc
 from feedhub.ingest import scheduler
 from feedhub.ingest.fetch import Fetcher
 from feedhub.ingest.outcome import Decision, SourceState, decide
@@ -377,7 +378,10 @@ class Poller:
         batch = max(LEASE_MIN, self.workers * 4)
         pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
         more = True
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads:
+        with (
+            relaxed_gc(),
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as threads,
+        ):
             try:
                 while True:
                     if more and len(pending) < self.workers * 2:
