@@ -1,6 +1,6 @@
 """The statements of the stories stage that move many small rows per poll.
 
-A poll writes up to 16 LSH band rows per entry (15 bands, and a title key for
+A poll writes up to 11 LSH band rows per entry (10 bands, and a title key for
 headlines of three content words or more) and probes the band table with as
 many keys, each in its own time window. Rows carry the day of their time and
 the table's key leads with it: a poll's inserts land in the few days around

@@ -18,13 +18,14 @@ from feedhub.stories.stemming import cached_stem
 from feedhub.stories.text import content_tokens, drop_truncated_tail
 
 LEAD_TOKENS = 32  # content tokens of the lead that enter the fingerprint
-# 15 bands of 2 rows. 20 bands (40 permutations) found 0.9974 of the duplicate
-# pairs of benchmarks/dedup.py, 15 find 0.9951 (goal 0.97) and cost a quarter
-# fewer band rows, which are most of what a poll writes. The permutations are
-# the first ones of the same random sequence, so the keys of bands 0-14 equal
-# those stored before; rows of bands 15-19 are never probed again and leave
-# with their entries.
-NUM_PERM = 30
+# 10 bands of 2 rows. Recall of the duplicate pairs of benchmarks/dedup.py
+# (goal 0.97) by bands: 20: 0.9974, 15: 0.9951, 12: 0.9919, 10: 0.9893, 8: 0.9806,
+# 6: 0.9669; precision 1.0 throughout. Band rows are most of what a poll writes:
+# 10 instead of 15 cut a cold poll of 500 feeds by an eighth (BENCHMARKS.md).
+# The permutations are the first ones of the same random sequence, so the keys
+# of bands 0-9 equal those stored before; rows of the older bands 10-19 are
+# never probed again and leave with their entries.
+NUM_PERM = 20
 ROWS_PER_BAND = 2
 BANDS = NUM_PERM // ROWS_PER_BAND
 PRIME = (1 << 61) - 1
