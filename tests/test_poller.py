@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from feedhub import gc_tuning
 from feedhub.config import Settings
@@ -96,6 +97,28 @@ def test_cold_poll_stores_entries(
     assert src.title == "Neuwieder Test"
     assert src.error_count == 0 and src.last_success_at is not None
     assert src.next_poll_at > utcnow() + timedelta(minutes=4)
+
+
+def test_the_feed_title_is_written_without_a_unit_of_work_flush(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
+    """A source's first poll adopts the feed's title and site URL with an UPDATE
+    of its own; a pending ORM change would make the next statement flush it."""
+    sid = add(feed_server.add("/feed", body=rss(items(2), title="Neuwieder Test")))
+    flushed: list[str] = []
+
+    def before_flush(session: Any, _context: Any, _instances: Any) -> None:
+        for obj in session.dirty:
+            if isinstance(obj, Source) and inspect(obj).attrs.title.history.has_changes():
+                flushed.append(obj.url)
+
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        poll_once(db, settings)
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+    assert flushed == []
+    assert source(db, sid).title == "Neuwieder Test"
 
 
 def test_etag_gives_304_and_nothing_changes(
