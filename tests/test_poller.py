@@ -506,9 +506,13 @@ def test_a_round_stores_with_the_collector_relaxed_and_restores_it(
 ) -> None:
     add(feed_server.add("/feed", body=rss(items(3))))
     before = gc.get_threshold()
-    seen: list[tuple[int, int, int]] = []
-    poll_once(db, settings, progress=lambda _url, _outcome: seen.append(gc.get_threshold()))
-    assert seen and all(t[0] >= gc_tuning.THRESHOLD for t in seen)
+    seen: list[tuple[int, int]] = []
+
+    def progress(_url: str, _outcome: str) -> None:
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+
+    poll_once(db, settings, progress=progress)
+    assert seen and all(threshold >= gc_tuning.THRESHOLD and frozen for threshold, frozen in seen)
     assert gc.get_threshold() == before
 
 
