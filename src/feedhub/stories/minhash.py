@@ -1,7 +1,7 @@
 """MinHash signatures on uint64 arrays, equal to the big-integer formula.
 
 The signature is, per permutation (a, b), the least ``(a * x + b) mod (2^61 - 1)``
-over the shingle hashes x. In pure Python that is 30 x ~40 big-integer multiply
+over the shingle hashes x. In pure Python that is 20 x ~40 big-integer multiply
 and modulo operations per entry, a large share of a parse worker's time. Here the
 product a * x is split into 32-bit halves and folded with 2^61 ≡ 1 and
 2^64 ≡ 8 (mod 2^61 - 1), so every value fits a uint64 and equals the exact
@@ -45,11 +45,11 @@ def _below_p(x: Array) -> Array:
 
 
 # Sets are hashed together up to this many shingles: numpy's cost per call is
-# paid once per chunk, while the (30, n) intermediate arrays stay below glibc's
-# mmap threshold (128 KiB; 30 * 512 * 8 bytes = 120 KiB). Larger arrays are
-# mapped and unmapped on every operation and cost more per element than the
-# separate calls they replace.
-CHUNK_SHINGLES = 512
+# paid once per chunk, while the (permutations, n) intermediate arrays stay below
+# glibc's mmap threshold (128 KiB; at most 120 KiB here: 768 shingles with 20
+# permutations). Larger arrays are mapped and unmapped on every operation and
+# cost more per element than the separate calls they replace.
+CHUNK_SHINGLES = 120 * 1024 // (8 * len(PERMUTATIONS))
 
 
 def _values(x: Array) -> Array:
