@@ -315,7 +315,9 @@ class ChildPeak:
 
     ru_maxrss of RUSAGE_CHILDREN is no use here: a spawned worker is forked from
     this process before it execs Python, and Linux keeps that moment's RSS (this
-    whole process) as the child's peak.
+    whole process) as the child's peak. For the same reason a child is counted
+    only once it runs the spawned worker (its command line names multiprocessing):
+    sampled between fork and exec, its VmHWM is still this process's.
     """
 
     def __init__(self) -> None:
@@ -333,6 +335,9 @@ class ChildPeak:
                 continue
             for pid in pids:
                 try:
+                    # a child not yet past exec still shows this process's peak
+                    if b"multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        continue
                     status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
