@@ -16,7 +16,6 @@ sources come back. On SQLite one poller runs at a time (a lock row).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -38,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, Update, bindparam, inspect, or_, select, update
+from sqlalchemy import Table, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -52,7 +51,7 @@ from feedhub.ingest.parse_worker import new_pool, parse_feed
 from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
 from feedhub.ingest.samples import fetch_sample
 from feedhub.ingest.sources import SAMPLE_SCHEME
-from feedhub.ingest.store import prune, store_feed
+from feedhub.ingest.store import prune, source_update, store_feed
 from feedhub.ingest.store_group import StoreGroup
 from feedhub.models import Entry, Fetch, PollerLock, Source, SourceEvent, utcnow
 from feedhub.sqlite_insert import insert_all
@@ -68,16 +67,6 @@ LEASE_BATCH = 200
 
 
 FETCHES = cast(Table, Fetch.__table__)
-SOURCES = cast(Table, Source.__table__)
-
-
-@functools.lru_cache(maxsize=64)
-def _update_polled(names: tuple[str, ...]) -> Update:
-    return (
-        update(SOURCES)
-        .where(SOURCES.c.id == bindparam("b_id"))
-        .values({name: bindparam("v_" + name) for name in names})
-    )
 
 
 def _write_source(s: Session, src: Source) -> None:
@@ -96,7 +85,7 @@ def _write_source(s: Session, src: Source) -> None:
     params = {"v_" + name: getattr(src, name) for name in names}
     s.expunge(src)
     if names:
-        s.connection().execute(_update_polled(names), {"b_id": source_id, **params})
+        s.connection().execute(source_update(names), {"b_id": source_id, **params})
 
 
 class PollerBusy(RuntimeError):

@@ -87,11 +87,7 @@ def index_documents(session: Session, documents: Sequence[tuple[int, str, str]])
     if not documents:
         return
     if session_is_sqlite(session):
-        queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
-        if queue is not None:
-            queue.documents.update((d[0], d[2]) for d in documents)
-            return
-        _write_fts(session, {d[0]: d[2] for d in documents})
+        _change_fts(session, {d[0]: d[2] for d in documents})
         return
     core(session).execute(
         _PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents]
@@ -103,11 +99,7 @@ def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:
     if not ids:
         return
     if session_is_sqlite(session):
-        queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
-        if queue is not None:
-            queue.documents.update(dict.fromkeys(ids))
-            return
-        _write_fts(session, dict.fromkeys(ids))
+        _change_fts(session, dict.fromkeys(ids))
     else:
         session.execute(delete(_pg).where(_pg.c.story_id.in_(ids)))
 
@@ -134,6 +126,15 @@ class DeferredSearchWrites:
 
     def write(self, session: Session) -> None:
         documents, self.documents = self.documents, {}
+        _write_fts(session, documents)
+
+
+def _change_fts(session: Session, documents: dict[int, str | None]) -> None:
+    """Set (None: remove) FTS5 documents, or queue them where the poller defers them."""
+    queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
+    if queue is not None:
+        queue.documents.update(documents)
+    else:
         _write_fts(session, documents)
 
 
