@@ -717,6 +717,45 @@ def test_changed_public_feeds_are_announced_to_the_websub_hub(
     assert len(feed_server.hits("/hub")) == len(pings)
 
 
+def _wait_for_file(path: str) -> None:
+    """Run in a parse worker: keep it busy until the test creates *path*."""
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_storing_thread_parses_queued_feeds_instead_of_waiting(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add, tmp_path: Path
+) -> None:
+    """With the only parse worker busy, every feed is parsed (and stored) by the poller.
+
+    The pool hands a worker one call and queues one more; three blockers fill
+    both, so every feed of the round waits in the pool's own queue, from
+    which the storing thread takes it back.
+    """
+    ids = [add(feed_server.add(f"/f{n}", body=rss(items(2, prefix=f"f{n}")))) for n in range(3)]
+    gate = tmp_path / "gate"
+    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
+    try:
+        pool = poller.parse_pool()
+        assert pool is not None
+        blockers = [pool.submit(_wait_for_file, str(gate)) for _ in range(3)]
+        poller.acquire_lock()
+        summary = poller.run_round(all_sources=True)
+        still_blocked = not any(b.done() for b in blockers)
+        gate.touch()
+        for blocker in blockers:
+            blocker.result(timeout=120)
+    finally:
+        gate.touch()
+        poller.release_lock()
+        poller.close()
+    assert still_blocked
+    assert (summary.ok, summary.new_entries) == (3, 6)
+    assert poller.parsed_here == 3
+    assert [entry_count(db, i) for i in ids] == [2, 2, 2]
+
+
 def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Settings) -> None:
     poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
     try:
