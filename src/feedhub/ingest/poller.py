@@ -5,10 +5,11 @@ Fetching is I/O bound and runs in threads (with at most ``max_per_host``
 requests per host, enforced by the Fetcher). feedparser is CPU bound pure
 Python, so on 2+ cores parsing runs in a process pool; storing runs in the
 calling thread, which parses a queued feed itself rather than wait for the
-pool (on a cold poll of 500 feeds, some 35 of them). Each source poll is stored atomically, so a broken feed never
-leaves half-written state and the rest of the poll goes on: on PostgreSQL in a
-transaction of its own, on SQLite in a savepoint of a small group of polls
-committed together (:mod:`feedhub.ingest.store_group`), for fewer WAL writes.
+pool (on a cold poll of 500 feeds, some 35 of them). Each source poll is
+stored atomically, so a broken feed never leaves half-written state and the
+rest of the poll goes on: on PostgreSQL in a transaction of its own, on SQLite
+in a savepoint of a small group of polls committed together
+(:mod:`feedhub.ingest.store_group`), for fewer WAL writes.
 
 Several pollers may run at once on PostgreSQL: each leases due sources with
 ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease expiry, so a crashed poller's
