@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -715,6 +716,38 @@ def test_changed_public_feeds_are_announced_to_the_websub_hub(
     make_due(db)
     poll_once(db, with_hub)  # nothing new: no second announcement
     assert len(feed_server.hits("/hub")) == len(pings)
+
+
+TWO_KINDS_OF_ITEM = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+    "<title>Kurier</title><link>https://kurier.example/</link><description>t</description>"
+    "<item><title>Brücke gesperrt</title><link>https://kurier.example/a</link><guid>a</guid>"
+    "<description>&lt;p&gt;Neuwied. Die Brücke wird ab Montag gesperrt.&lt;/p&gt;</description>"
+    "</item>"
+    "<item><title>Stadtrat tagt</title><link>https://kurier.example/b</link><guid>b</guid>"
+    "<description>Der Stadtrat tagt.</description><content:encoded>"
+    "&lt;p&gt;Koblenz. Der Stadtrat tagt am Dienstag öffentlich.&lt;/p&gt;</content:encoded>"
+    "</item></channel></rss>"
+).encode()
+
+
+def test_an_item_whose_content_is_its_summary_stores_it_once(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add, client: FlaskClient
+) -> None:
+    """A description-only item keeps an empty content column; pages still show its text."""
+    add(feed_server.add("/feed", body=TWO_KINDS_OF_ITEM))
+    poll_once(db, settings)
+    with db.session() as s:
+        stored = s.scalars(select(Entry))
+        rows = {e.title: (e.summary, e.content, e.body, e.story_id) for e in stored}
+    teaser = "<p>Neuwied. Die Brücke wird ab Montag gesperrt.</p>"
+    full = "<p>Koblenz. Der Stadtrat tagt am Dienstag öffentlich.</p>"
+    bridge, council = rows["Brücke gesperrt"], rows["Stadtrat tagt"]
+    assert bridge[:3] == (teaser, "", teaser)
+    assert council[:3] == ("Der Stadtrat tagt.", full, full)
+    assert teaser in client.get(f"/story/{bridge[3]}").get_data(as_text=True)
+    assert full in client.get(f"/story/{council[3]}").get_data(as_text=True)
 
 
 def _wait_for_file(path: str) -> None:

@@ -209,6 +209,21 @@ class Story(Base):
     )
 
 
+def stored_content(summary: str, content: str) -> str:
+    """The ``entries.content`` column for an item: "" when it repeats the summary.
+
+    Most RSS items carry one description, which normalizing makes both summary
+    and content. Stored twice, a typical news item's row outgrew half a SQLite
+    page: one entry per 4 KiB page, and twice the bytes to write and keep.
+    """
+    return "" if content == summary else content
+
+
+def entry_body(content: str, summary: str) -> str:
+    """The full HTML of a stored entry, from its two columns (see ``stored_content``)."""
+    return content or summary
+
+
 class Entry(Base):
     """One item from one source, as published (sanitized)."""
 
@@ -223,6 +238,7 @@ class Entry(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(500), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    # "" when the item's content is its summary (see stored_content); read ``body``
     content: Mapped[str] = mapped_column(Text, default="")
     lead: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None]
@@ -242,6 +258,11 @@ class Entry(Base):
     signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     source: Mapped[Source] = relationship(lazy="joined")
+
+    @property
+    def body(self) -> str:
+        """The entry's full HTML: its content, or its summary when that is all it has."""
+        return entry_body(self.content, self.summary)
 
     __table_args__ = (
         UniqueConstraint("source_id", "identity", name="uq_entries_source_identity"),

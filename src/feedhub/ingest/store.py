@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from feedhub.db import core
 from feedhub.ingest import identify
 from feedhub.ingest.records import EntryData, FeedData
-from feedhub.models import Entry, Fetch, Source, Star, Tombstone
+from feedhub.models import Entry, Fetch, Source, Star, Tombstone, stored_content
 from feedhub.stories.service import ChangedEntry, NewEntry, attach_batch, detach_entries
 
 # an entry dated this far in the future is taken as first seen now
@@ -84,7 +84,7 @@ def _columns(data: EntryData) -> dict[str, Any]:
         "title": data.title,
         "author": data.author,
         "summary": data.summary,
-        "content": data.content,
+        "content": stored_content(data.summary, data.content),
         "lead": data.lead,
         "published_at": data.published_at,
         "updated_at": data.updated_at,

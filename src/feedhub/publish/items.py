@@ -153,7 +153,7 @@ def _item(
         sources.append(SourceLink(name or safe_url(entry.url), safe_url(entry.url)))
     body = ""
     if rep is not None:
-        body = rep.content or rep.summary or ""
+        body = rep.body
     body = clean_html(body) if body else f"<p>{html.escape(xml_safe(story.lead))}</p>"
     if sources:
         body += provenance_html(sources)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedhub.db import core
-from feedhub.models import Entry, Place, Source, Story, StoryPlace, utcnow
+from feedhub.models import Entry, Place, Source, Story, StoryPlace, entry_body, utcnow
 from feedhub.slug import slugify
 from feedhub.sqlite_insert import insert_all
 from feedhub.stories.classify import (
@@ -340,7 +340,7 @@ def _documents(session: Session, states: dict[int, StoryState]) -> list[tuple[in
     for entry_id, content, summary in session.execute(
         select(Entry.id, Entry.content, Entry.summary).where(Entry.id.in_(reps))
     ):
-        bodies[reps[entry_id]] = content or summary
+        bodies[reps[entry_id]] = entry_body(content, summary)
     docs = []
     for sid, state in states.items():
         document = document_text(
