@@ -107,3 +107,15 @@ def test_objects_the_host_froze_stay_frozen() -> None:
     with relaxed_gc():
         assert gc.get_threshold()[0] == THRESHOLD
     assert gc.get_freeze_count() > 0  # an unfreeze would have emptied it
+
+
+def test_a_worker_process_is_relaxed_for_good() -> None:
+    gc_tuning.relax_process()
+    assert gc.get_threshold() == (THRESHOLD, 10, 10)
+    assert gc.get_freeze_count() > 0
+
+
+def test_a_worker_process_keeps_automatic_passes_off() -> None:
+    gc.set_threshold(0)
+    gc_tuning.relax_process()
+    assert gc.get_threshold()[0] == 0

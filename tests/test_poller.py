@@ -800,6 +800,21 @@ def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Setti
     assert worker_niceness == min(19, os.nice(0) + parse_worker.PARSE_NICENESS)
 
 
+def test_parse_workers_run_with_a_relaxed_garbage_collector(
+    db: Database, settings: Settings
+) -> None:
+    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
+    try:
+        pool = poller.parse_pool()
+        assert pool is not None
+        threshold = pool.submit(gc.get_threshold).result(timeout=60)
+        frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
+    finally:
+        poller.close()
+    assert threshold[0] == gc_tuning.THRESHOLD
+    assert frozen > 1000  # the modules parsing imported
+
+
 @pytest.mark.parametrize(("cores", "configured", "expected"), [
     (1, 0, 0), (2, 0, 1), (4, 0, 3), (None, 0, 0), (2, 3, 3), (8, -1, 0),
 ])  # fmt: skip
