@@ -15,6 +15,7 @@ like with like on a noisy machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
@@ -167,12 +168,18 @@ def vocabulary(size: int = 20000) -> list[str]:
     return words
 
 
-VOCAB = vocabulary()
-WEIGHTS = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCAB))))
+@functools.cache
+def zipf_vocabulary() -> tuple[list[str], list[float]]:
+    """The words and their cumulative weights, built on first use: a parse worker
+    that feedhub spawns from the benchmark's child process imports this module
+    again (as ``__mp_main__``) and must not pay for what only the server uses."""
+    vocab = vocabulary()
+    return vocab, list(itertools.accumulate(1 / (rank + 1) for rank in range(len(vocab))))
 
 
 def words(rng: random.Random, n: int) -> list[str]:
-    out = rng.choices(VOCAB, cum_weights=WEIGHTS, k=n)
+    vocab, weights = zipf_vocabulary()
+    out = rng.choices(vocab, cum_weights=weights, k=n)
     for i in range(0, n, 4):  # function words between content words, as in German prose
         out[i] = rng.choice(FUNCTION_WORDS)
     return out
