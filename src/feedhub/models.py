@@ -268,10 +268,9 @@ class Entry(Base):
         UniqueConstraint("source_id", "identity", name="uq_entries_source_identity"),
         Index("ix_entries_canonical_url", "canonical_url"),
         Index("ix_entries_story", "story_id"),
-        Index("ix_entries_source_seen", "source_id", "first_seen_at"),
         Index("ix_entries_first_seen", "first_seen_at"),
         Index("ix_entries_guid", "source_id", "guid"),
-        # source page keyset: (first_seen_at, id) within one source
+        # a source's entries by time (source page keyset, entry rates, pruning)
         Index("ix_entries_source_seen_id", "source_id", "first_seen_at", "id"),
         # search with a source filter: the source's stories from the index alone
         Index("ix_entries_source_story", "source_id", "story_id"),

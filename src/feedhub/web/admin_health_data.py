@@ -2,7 +2,7 @@
 
 Every query here is bounded by an index: fetch statistics read a time window
 through ``ix_fetches_started`` or one source's rows through
-``ix_fetches_source_started``; entry rates use ``ix_entries_source_seen``.
+``ix_fetches_source_started``; entry rates use ``ix_entries_source_seen_id``.
 Aggregation by hour happens in SQL with the dialect's own date function, so
 a busy instance does not ship a day of fetch rows to Python.
 """
