@@ -4,25 +4,95 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
 from feedhub.cli import main
 from feedhub.db import (
     Database,
     SQLiteTooOld,
+    alembic_config,
     check_sqlite_version,
     current_heads,
     script_heads,
     upgrade,
 )
-from feedhub.models import Category, Source
+from feedhub.models import Base, Category, Entry, Source, Story, utcnow
 
 
 def test_schema_is_at_head(db: Database) -> None:
     assert current_heads(db) == script_heads() != ()
+
+
+def _not_search_index(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+    """The search index is raw SQL per dialect (FTS5, tsvector), not a model."""
+    return not (name or "").startswith(("story_fts", "story_search", "ix_story_search"))
+
+
+def _drift(db: Database) -> list[Any]:
+    """How the migrated schema differs from the models' tables, columns, indexes and
+    foreign keys (types aside: SQLite reflects its own affinities)."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": _not_search_index}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_the_migrated_schema_matches_the_models(db: Database) -> None:
+    assert _drift(db) == []
+
+
+def test_deleting_a_storys_representative_entry_clears_the_reference(db: Database) -> None:
+    with db.session() as s:
+        src = Source(url="https://example.org/feed")
+        story = Story(title="Brücke gesperrt")
+        s.add_all([src, story])
+        s.flush()
+        entry = Entry(source_id=src.id, identity="guid:a", story_id=story.id)
+        s.add(entry)
+        s.flush()
+        story.representative_entry_id = entry.id
+        s.flush()
+        s.execute(delete(Entry).where(Entry.id == entry.id))
+        s.expire_all()
+        assert s.get(Story, story.id).representative_entry_id is None  # type: ignore[union-attr]
+
+
+def test_the_upgrade_clears_dangling_representatives_and_keeps_them_out(db: Database) -> None:
+    """Migration 0014: on PostgreSQL the key was missing, so ids could dangle."""
+    cfg = alembic_config(db.url)
+    try:
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0013_drop_duplicate_entry_index")
+        with db.engine.connect() as conn:
+            if db.dialect == "sqlite":  # the key is in CREATE TABLE: only this gets past it
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.execute(
+                text(
+                    "INSERT INTO stories (id, title, lead, category_reason, "
+                    "representative_entry_id, sort_at, updated_at, created_at, "
+                    "entry_count, source_count, sponsored, sponsored_reason, hidden, "
+                    "places, version) VALUES (7, 't', '', '', 4242, :at, :at, :at, "
+                    "0, 0, false, '', false, '[]', 1)"
+                ),
+                {"at": utcnow()},
+            )
+            conn.commit()
+        db.dispose()  # no connection keeps foreign keys off
+    finally:
+        upgrade(db)
+    with db.engine.connect() as conn:
+        dangling = conn.execute(text("SELECT representative_entry_id FROM stories WHERE id = 7"))
+        assert dangling.scalar_one() is None
+    assert _drift(db) == []
 
 
 def test_upgrade_is_idempotent(db: Database) -> None:
