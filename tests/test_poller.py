@@ -757,35 +757,59 @@ def _wait_for_file(path: str) -> None:
         time.sleep(0.01)
 
 
-def test_the_storing_thread_parses_queued_feeds_instead_of_waiting(
+def test_the_storing_thread_parses_waiting_feeds_instead_of_waiting(
     db: Database, settings: Settings, feed_server: FeedServer, add: Add, tmp_path: Path
 ) -> None:
-    """With the only parse worker busy, every feed is parsed (and stored) by the poller.
-
-    The pool hands a worker one call and queues one more; three blockers fill
-    both, so every feed of the round waits in the pool's own queue, from
-    which the storing thread takes it back.
-    """
-    ids = [add(feed_server.add(f"/f{n}", body=rss(items(2, prefix=f"f{n}")))) for n in range(3)]
+    """With the only parse worker busy, the feeds beyond the pool's slots are parsed
+    and stored by the poller itself, before the worker is free again."""
+    slots = poller_mod.parse_slots(1)
+    for n in range(slots + 2):
+        add(feed_server.add(f"/f{n}", body=rss(items(2, prefix=f"f{n}"))))
     gate = tmp_path / "gate"
+    stored_while_blocked: list[bool] = []
+
+    def report(url: str, outcome: str) -> None:
+        stored_while_blocked.append(not gate.exists())
+        if len(stored_while_blocked) == 2:
+            gate.touch()  # the worker may go on: the round can end
+
     poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
     try:
         pool = poller.parse_pool()
         assert pool is not None
-        blockers = [pool.submit(_wait_for_file, str(gate)) for _ in range(3)]
+        blocker = pool.submit(_wait_for_file, str(gate))
         poller.acquire_lock()
-        summary = poller.run_round(all_sources=True)
-        still_blocked = not any(b.done() for b in blockers)
-        gate.touch()
-        for blocker in blockers:
-            blocker.result(timeout=120)
+        summary = poller.run_round(all_sources=True, progress=report)
+        blocker.result(timeout=120)
     finally:
         gate.touch()
         poller.release_lock()
         poller.close()
-    assert still_blocked
-    assert (summary.ok, summary.new_entries) == (3, 6)
-    assert poller.parsed_here == 3
+    assert (summary.ok, summary.new_entries) == (slots + 2, 2 * (slots + 2))
+    assert poller.parsed_here == 2
+    assert stored_while_blocked == [True, True] + [False] * slots
+
+
+def _exit_worker() -> None:
+    os._exit(3)
+
+
+def test_a_parse_pool_whose_worker_died_is_replaced(
+    db: Database, settings: Settings, feed_server: FeedServer, add: Add
+) -> None:
+    ids = [add(feed_server.add(f"/f{n}", body=rss(items(2, prefix=f"f{n}")))) for n in range(3)]
+    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
+    try:
+        broken = poller.parse_pool()
+        assert broken is not None
+        assert broken.submit(_exit_worker).exception(timeout=60) is not None
+        poller.acquire_lock()
+        summary = poller.run_round(all_sources=True)
+        assert poller.parse_pool() is not broken
+    finally:
+        poller.release_lock()
+        poller.close()
+    assert (summary.ok, summary.errors) == (3, 0)
     assert [entry_count(db, i) for i in ids] == [2, 2, 2]
 
 

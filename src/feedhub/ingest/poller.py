@@ -30,10 +30,10 @@ from collections.abc import Callable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
-    Future,
     ThreadPoolExecutor,
     wait,
 )
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,6 +48,7 @@ from feedhub.db import Database
 from feedhub.gc_tuning import relaxed_gc
 from feedhub.ingest import scheduler
 from feedhub.ingest.fetch import Fetcher
+from feedhub.ingest.in_flight import InFlight
 from feedhub.ingest.outcome import Decision, SourceState, decide
 from feedhub.ingest.parse_worker import new_pool, parse_feed
 from feedhub.ingest.records import FeedData, FetchRequest, FetchResult
@@ -181,24 +182,16 @@ def _parse_args(outcome: Outcome) -> tuple[bytes, dict[str, str], str, frozenset
     return result.body or b"", dict(result.headers), result.final_url, outcome.known
 
 
-def _steal_parse(pending: dict[Future[object], tuple[str, Outcome | Job]]) -> Outcome | None:
-    """Take back the feed queued last for the parse workers, if none has started it.
+# a larger feed is parsed only in a worker, whose memory or crash on a hostile one
+# does not take the poller with it
+PARSE_HERE_MAX_BYTES = 256 * 1024
 
-    The storing thread would otherwise sit idle until a worker hands a feed
-    back: at the start of a round (the workers are still starting) and whenever
-    parsing falls behind storing. The newest queued feed is the one the pool
-    reaches last, so taking it races least with a worker picking it up; a
-    future that has started cannot be cancelled, and then nothing is taken.
-    """
-    for fut in reversed(pending):
-        kind, ctx = pending[fut]
-        if kind == "parse":
-            if not fut.cancel():
-                return None  # the newest has started: so have the older ones
-            del pending[fut]
-            assert isinstance(ctx, Outcome)
-            return ctx
-    return None
+
+def _small(outcome: Outcome) -> bool:
+    return len(outcome.result.body or b"") <= PARSE_HERE_MAX_BYTES
+
+
+_Flight = InFlight[Job, Outcome]
 
 
 def worker_name() -> str:
@@ -216,6 +209,15 @@ def parse_processes(settings: Settings) -> int:
         return max(0, settings.parse_processes)
     cores = os.cpu_count() or 1
     return cores - 1 if cores >= 2 else 0
+
+
+def parse_slots(processes: int) -> int:
+    """Feeds a round keeps in the parse pool at a time: per worker the one it parses
+    and the next, and two more for the storing thread's delay in handing over
+    (it hands feeds over between the polls it stores, some 15 ms each). With one
+    worker and two slots the worker sat idle so often that the storing thread
+    parsed three times as many feeds itself."""
+    return 2 * processes + 2
 
 
 class Poller:
@@ -248,6 +250,27 @@ class Poller:
         if n and self._parse_pool is None:
             self._parse_pool = new_pool(n)
         return self._parse_pool
+
+    def _submit_parse(self, flight: _Flight, outcome: Outcome) -> bool:
+        """Hand *outcome* to the parse pool; False when there is none to take it.
+
+        A pool that broke (a worker died: killed, out of memory, a crash in C)
+        refuses new work; it is replaced by a new one, once per feed.
+        """
+        for _ in range(2):
+            pool = self.parse_pool()
+            if pool is None:
+                return False
+            try:
+                future = pool.submit(parse_feed, *_parse_args(outcome))
+            except BrokenProcessPool:
+                log.warning("a parse worker died; starting new ones")
+                self._parse_pool = None
+                pool.shutdown(wait=False)
+                continue
+            flight.parsing_in_pool(future, outcome)
+            return True
+        return False
 
     def close(self) -> None:
         self._drop_group()
@@ -394,7 +417,7 @@ class Poller:
         started = time.monotonic()
         round_start = utcnow()
         batch = max(LEASE_MIN, self.workers * 4)
-        pending: dict[Future[object], tuple[str, Outcome | Job]] = {}
+        flight: _Flight = InFlight(slots=parse_slots(parse_processes(self.settings)))
         more = True
         with (
             relaxed_gc(),
@@ -402,7 +425,7 @@ class Poller:
         ):
             try:
                 while True:
-                    if more and len(pending) < self.workers * 2:
+                    if more and len(flight) < self.workers * 2:
                         self.commit_group(summary, progress)  # leasing writes on its own
                         jobs = self.lease(
                             utcnow(),
@@ -413,12 +436,12 @@ class Poller:
                         )
                         more = bool(jobs) and source_ids is None
                         for job in jobs:
-                            pending[threads.submit(self.fetch, job)] = ("fetch", job)
+                            flight.fetching(threads.submit(self.fetch, job), job)
                         if more:
                             self.acquire_lock()  # renew the SQLite poller lock
-                    if not pending:
+                    if not flight:
                         break
-                    self._advance(pending, summary, progress)
+                    self._advance(flight, summary, progress)
             finally:
                 # polls already stored are complete: an error (or ^C) elsewhere
                 # in the round must not take them back
@@ -426,49 +449,55 @@ class Poller:
         summary.seconds = time.monotonic() - started
         return summary
 
-    def _advance(
-        self,
-        pending: dict[Future[object], tuple[str, Outcome | Job]],
-        summary: PollSummary,
-        progress: Progress | None,
-    ) -> None:
+    def _advance(self, flight: _Flight, summary: PollSummary, progress: Progress | None) -> None:
         """Wait for the next fetches or parses to finish; parse or store each.
 
         Stored polls are committed before waiting: readers see them as soon as
         the storing thread has nothing else to do. Instead of waiting for the
-        parse workers, the storing thread parses a queued feed itself.
+        parse workers, the storing thread parses a waiting feed itself.
         """
-        done, _ = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
+        done, _ = wait(flight.futures, timeout=0, return_when=FIRST_COMPLETED)
         if not done:
             self.commit_group(summary, progress)
-            stolen = _steal_parse(pending)
-            if stolen is not None:
-                self._parse_here(stolen)
-                self._finish(stolen, summary, progress)
+            # with nothing in the pools, no worker would ever take a waiting feed
+            taken = flight.take_back(_small if flight.futures else lambda _: True)
+            if taken is not None:
+                self._parse_here(taken)
+                self._finish(taken, summary, progress)
                 return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(flight.futures, return_when=FIRST_COMPLETED)
         for fut in done:
-            kind, ctx = pending.pop(fut)
+            kind, item = flight.done(fut)
             if kind == "fetch":
                 outcome = fut.result()
                 assert isinstance(outcome, Outcome)
                 job = outcome.job
                 if outcome.body_hash and outcome.body_hash != job.body_hash:
-                    pool = self.parse_pool()  # started on first need: 304 rounds skip it
-                    if pool is not None:
-                        parsing: Future[object] = pool.submit(parse_feed, *_parse_args(outcome))
-                        pending[parsing] = ("parse", outcome)
-                        continue
+                    if self.parse_pool() is not None:  # started on first need: 304 rounds skip it
+                        if not flight.pool_has_room:
+                            flight.waiting.append(outcome)
+                            continue
+                        if self._submit_parse(flight, outcome):
+                            continue
                     self.commit_group(summary, progress)  # not parse holding the write lock
                     self._parse_here(outcome)
                 self._finish(outcome, summary, progress)
             else:
-                assert isinstance(ctx, Outcome)
+                assert isinstance(item, Outcome)
                 try:
-                    ctx.feed, ctx.parse_seconds = fut.result()  # type: ignore[misc]
+                    item.feed, item.parse_seconds = fut.result()
                 except Exception as exc:  # a crashed worker process
-                    ctx.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
-                self._finish(ctx, summary, progress)
+                    item.feed = FeedData(problem=f"parser crashed: {exc}", is_feed=False)
+                self._refill(flight, summary, progress)  # before storing: keep workers busy
+                self._finish(item, summary, progress)
+
+    def _refill(self, flight: _Flight, summary: PollSummary, progress: Progress | None) -> None:
+        """Hand waiting feeds to the parse pool while it has room."""
+        while (outcome := flight.next_for_pool()) is not None:
+            if not self._submit_parse(flight, outcome):  # no pool would start
+                self.commit_group(summary, progress)
+                self._parse_here(outcome)
+                self._finish(outcome, summary, progress)
 
     def _parse_here(self, outcome: Outcome) -> None:
         """Parse in the storing thread (no pool, or a feed taken back from its queue)."""
