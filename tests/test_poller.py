@@ -718,6 +718,58 @@ def test_changed_public_feeds_are_announced_to_the_websub_hub(
     assert len(feed_server.hits("/hub")) == len(pings)
 
 
+def test_polls_rolled_back_with_a_failed_one_in_their_group_are_stored_again(
+    sqlite_template: Path, tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite poller's group has no savepoints: a poll that fails takes the
+    group's earlier polls back with it, and they are stored again."""
+    import shutil
+
+    from feedhub.ingest import store
+
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    settings = Settings(instance_path=tmp_path, database_url=url, allow_private_networks=True)
+    with db.session() as s:
+        good, bad = (
+            add_source(s, settings, feed_server.add(f"/{name}", body=rss(items(2, prefix=name)))).id
+            for name in ("good", "bad")
+        )
+    real = store.attach_batch
+
+    def flaky(session: Any, source: Any, now: Any, new: Any, changed: Any) -> Any:
+        ids = real(session, source, now, new, changed)
+        if source.id == bad:
+            raise RuntimeError("disk on fire")
+        return ids
+
+    monkeypatch.setattr(store, "attach_batch", flaky)
+    reports: list[tuple[str, str]] = []
+    poller = Poller(db, settings)
+    try:
+        poller.acquire_lock()
+        jobs = {
+            j.source_id: j for j in poller.lease(utcnow(), all_sources=True, round_start=utcnow())
+        }
+        summary = poller_mod.PollSummary()
+        for source_id in (good, bad):  # one group: nothing commits between the two
+            outcome = poller.fetch(jobs[source_id])
+            poller._parse_here(outcome)
+            poller._finish(outcome, summary, lambda u, o: reports.append((u.rsplit("/", 1)[-1], o)))
+        poller.commit_group(summary, lambda u, o: reports.append((u.rsplit("/", 1)[-1], o)))
+    finally:
+        poller.release_lock()
+        poller.close()
+        db.dispose()
+    db = Database(url)
+    assert (entry_count(db, good), entry_count(db, bad)) == (2, 0)
+    assert sorted(reports) == [("bad", "error"), ("good", "ok")]  # each reported once
+    assert (summary.ok, summary.errors) == (1, 1)
+    assert "disk on fire" in (source(db, bad).last_error or "")
+    db.dispose()
+
+
 TWO_KINDS_OF_ITEM = (
     '<?xml version="1.0" encoding="utf-8"?>'
     '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'

@@ -1,4 +1,4 @@
-"""Group commit of the SQLite poller: polls in savepoints, committed together (real SQLite)."""
+"""Group commit of the SQLite poller: polls in one transaction, committed together (real SQLite)."""
 
 from __future__ import annotations
 
@@ -52,30 +52,50 @@ def test_polls_are_seen_only_after_the_group_commits(sqlite_db: Database) -> Non
     assert not group.open
 
 
-def test_a_failed_poll_takes_back_only_its_own_writes(sqlite_db: Database) -> None:
+def test_a_failed_poll_rolls_the_group_back_and_hands_back_the_polls_before_it(
+    sqlite_db: Database,
+) -> None:
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     store(group, 1)
+    store(group, 2)
     with pytest.raises(RuntimeError, match="disk on fire"), group.poll() as s:
-        s.execute(text("INSERT INTO t (x) VALUES (2)"))
+        s.execute(text("INSERT INTO t (x) VALUES (3)"))
         raise RuntimeError("disk on fire")
-    store(group, 3)
-    assert group.commit() == ([1, 3], None)
-    assert committed(sqlite_db) == [1, 3]
+    assert not group.open and group.take_back() == [1, 2]
+    assert group.take_back() == []  # handed back once
+    store(group, 1)  # stored again, with the next poll, in a new transaction
+    store(group, 4)
+    assert group.commit() == ([1, 4], None)
+    assert committed(sqlite_db) == [1, 4]
+
+
+def test_a_poll_whose_orm_changes_fail_fails_itself(sqlite_db: Database) -> None:
+    """Pending ORM changes are flushed at the end of their poll, not in the next."""
+    from feedhub.models import Source
+
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    with pytest.raises(IntegrityError), group.poll() as s:
+        s.add(Source(url=None))  # type: ignore[arg-type]
+    assert group.take_back() == []
+    store(group, 2)
+    assert group.commit() == ([2], None)
 
 
 def test_a_failed_poll_forgets_what_it_cached_on_the_session(sqlite_db: Database) -> None:
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     with pytest.raises(RuntimeError), group.poll() as s:
-        s.info["context"] = "names a row the savepoint takes back"
+        s.info["context"] = "names a row the rollback takes back"
         raise RuntimeError
     with group.poll() as s:
         assert "context" not in s.info
     group.commit()
 
 
-def test_a_whole_transaction_rolled_back_by_sqlite_fails_the_group(sqlite_db: Database) -> None:
-    """Some errors (a full disk, RAISE(ROLLBACK)) take back the whole transaction,
-    not just the statement: the polls before it are lost too, and must say so."""
+def test_a_whole_transaction_rolled_back_by_sqlite_hands_back_the_polls(
+    sqlite_db: Database,
+) -> None:
+    """Some errors (a full disk, RAISE(ROLLBACK)) take back the whole transaction
+    by themselves: the polls before are handed back the same way."""
     with sqlite_db.engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE TRIGGER boom BEFORE INSERT ON t WHEN new.x = 666 "
@@ -85,21 +105,29 @@ def test_a_whole_transaction_rolled_back_by_sqlite_fails_the_group(sqlite_db: Da
     store(group, 1)
     with pytest.raises(Exception, match="the disk is full"):
         store(group, 666)
-    with pytest.raises(GroupRolledBack):  # nothing runs outside the transaction
-        store(group, 2)
-    polls, error = group.commit()
-    assert polls == [1]
-    assert isinstance(error, GroupRolledBack) and "the disk is full" in str(error)
-    assert committed(sqlite_db) == []
+    assert group.take_back() == [1] and committed(sqlite_db) == []
     store(group, 3)  # the next group starts clean
     assert group.commit() == ([3], None)
     assert committed(sqlite_db) == [3]
 
 
+def test_a_transaction_ended_behind_the_groups_back_fails_its_commit(
+    sqlite_db: Database,
+) -> None:
+    group: StoreGroup[int] = StoreGroup(sqlite_db)
+    store(group, 1)
+    with group.poll() as s:
+        s.connection().exec_driver_sql("ROLLBACK")
+    group.stored(2)
+    polls, error = group.commit()
+    assert polls == [1, 2] and isinstance(error, GroupRolledBack)
+    assert committed(sqlite_db) == []
+
+
 def test_a_failed_commit_hands_back_its_polls_and_stores_none(sqlite_db: Database) -> None:
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     store(group, 1)
-    with group.poll() as s:  # checked at COMMIT, not when the savepoint is released
+    with group.poll() as s:  # checked at COMMIT, not at the end of the poll
         s.execute(text("INSERT INTO child (p) VALUES (99)"))
     group.stored(2)
     polls, error = group.commit()
@@ -203,7 +231,7 @@ def indexed(db: Database) -> dict[int, str]:
 
 def test_search_documents_are_written_at_the_commit(sqlite_db: Database) -> None:
     """Each poll's index changes wait for the group's COMMIT (one FTS5 segment per
-    group, not per savepoint) and then land; before it, nothing is written."""
+    group) and then land; before it, nothing is written."""
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     with group.poll() as s:
         index_documents(s, [(1, "Neuwied Brücke", "neuwied bruck")])
@@ -218,10 +246,15 @@ def test_a_failed_polls_search_documents_are_dropped(sqlite_db: Database) -> Non
     group: StoreGroup[int] = StoreGroup(sqlite_db)
     with group.poll() as s:
         index_documents(s, [(1, "Koblenz", "koblenz")])
+    group.stored(1)
     with pytest.raises(RuntimeError), group.poll() as s:
         index_documents(s, [(2, "Mainz", "mainz")])
         unindex_stories(s, [1])
         raise RuntimeError("poll failed")
+    assert group.take_back() == [1]
+    with group.poll() as s:  # the poll that stood, stored again
+        index_documents(s, [(1, "Koblenz", "koblenz")])
+    group.stored(1)
     group.commit()
     assert indexed(sqlite_db) == {1: "koblenz"}
 

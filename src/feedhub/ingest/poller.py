@@ -8,7 +8,7 @@ calling thread, which parses a queued feed itself rather than wait for the
 pool (on a cold poll of 500 feeds, some 35 of them). Each source poll is
 stored atomically, so a broken feed never leaves half-written state and the
 rest of the poll goes on: on PostgreSQL in a transaction of its own, on SQLite
-in a savepoint of a small group of polls committed together
+in a small group of polls committed together
 (:mod:`feedhub.ingest.store_group`), for fewer WAL writes.
 
 Several pollers may run at once on PostgreSQL: each leases due sources with
@@ -509,10 +509,14 @@ class Poller:
             stored = _Stored(outcome, *self.record(outcome))
         except Exception as exc:
             log.exception("storing %s failed", outcome.job.url)
+            # the SQLite group was rolled back with it: its earlier polls are stored again
+            redo = self._group.take_back() if self._group is not None else []
             self.commit_group(summary, progress)  # record_failure writes on its own
             decision = Decision(outcome="error", error=f"internal error while storing: {exc}")
             self.record_failure(outcome, decision)
             _report(_Stored(outcome, decision, 0, 0), summary, progress)
+            for earlier in redo:
+                self._finish(earlier.outcome, summary, progress)
             return
         if self._group is None:
             _report(stored, summary, progress)
@@ -549,13 +553,13 @@ class Poller:
             self._group.rollback()
 
     def _transaction(self) -> AbstractContextManager[Session]:
-        """One source poll's transaction: a savepoint of the open group, or its own."""
+        """One source poll's transaction: the open group's (see store_group), or its own."""
         return self._group.poll() if self._group is not None else self.db.session()
 
     # -- storing -------------------------------------------------------------
     def record(self, outcome: Outcome) -> tuple[Decision, int, int]:
         """Apply one poll to its source: entries, state and log in one transaction
-        (or one savepoint of the SQLite poller's group, see ``commit_group``)."""
+        (on SQLite the open group's, see ``commit_group``)."""
         now = utcnow()
         job, result = outcome.job, outcome.result
         with self._transaction() as s:

@@ -1,21 +1,21 @@
-"""Group commit for the SQLite poller: source polls in savepoints, committed together.
+"""Group commit for the SQLite poller: source polls in one transaction, committed together.
 
 A commit on SQLite writes every page the transaction changed to the WAL, one
-frame (and write call) per page. A cold poll's 40 entries bring some 600 LSH
+frame (and write call) per page. A cold poll's 40 entries bring some 400 LSH
 band rows whose keys are hashes, so nearly every row lands on a page of its
 own: the commit, not the inserts, was a fifth of the storing thread's time.
 Committed together, the polls of a group share those pages.
 
-Each source poll still applies whole or not at all: it runs in its own
-SAVEPOINT, and a poll that fails is rolled back to it while the polls before
-it in the group stand. Search-index changes are the exception to "in the
-poll's savepoint": FTS5 writes a new index segment at every savepoint release,
-so each poll's changes are kept aside and written for the whole group just
-before COMMIT, in the same transaction (a failed poll's are dropped with it).
-Some errors (a full disk, an I/O error) make SQLite roll
-back the whole transaction instead; the group then counts as failed, as does a
-failed COMMIT, and the poller records every poll of it as failed. A poll counts
-(summary, progress) only once its group has committed.
+Each source poll still applies whole or not at all, optimistically: polls fail
+rarely, so they run without savepoints (a savepoint keeps a copy of every page
+a poll touches first, 6 % of a cold poll's storing time). When a poll fails,
+the whole group's transaction is rolled back and the polls stored in it before
+are handed back (``take_back``) for the poller to store again, in a new group.
+Search-index changes are kept aside per poll (FTS5 would otherwise write index
+segments poll by poll) and written for the whole group just before COMMIT, in
+the same transaction. A failed COMMIT (a deferred constraint, a full disk)
+fails every poll of its group. A poll counts (summary, progress) only once its
+group has committed.
 
 Only the SQLite poller that holds the poller lock groups: it is the only writer
 of its kind, and takes the write lock with ``BEGIN IMMEDIATE`` so that no other
@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 
 class GroupRolledBack(RuntimeError):
-    """SQLite rolled back the group's whole transaction (the error says why)."""
+    """The group's transaction ended before its COMMIT, so none of its polls is stored."""
 
 
 @dataclass
@@ -73,42 +73,42 @@ class StoreGroup(Generic[T]):
     _opened: float = 0.0
     _closed: float | None = None
     _held_since: float | None = None  # start of the current run of back-to-back groups
-    _lost: BaseException | None = None  # what took the whole transaction back
+    _handed_back: list[T] = field(default_factory=list)  # see take_back
     _stored: list[T] = field(default_factory=list)
     # search-index changes of the polls that stood, written just before COMMIT
     _search: DeferredSearchWrites = field(default_factory=DeferredSearchWrites)
 
     @contextmanager
     def poll(self) -> Iterator[Session]:
-        """A savepoint of the group's transaction for one source poll.
+        """The group's transaction, for one source poll.
 
-        On an exception the poll is rolled back and the exception propagates;
-        the polls before it stay in the group, unless SQLite took back the whole
-        transaction (then the group's ``commit`` reports the loss).
+        On an exception the whole transaction is rolled back (and the group
+        closed), the polls stored in it before are kept for ``take_back``, and
+        the exception propagates.
         """
-        if self._lost is not None:
-            raise GroupRolledBack(f"the group's transaction was rolled back: {self._lost}")
         session = self._session if self._session is not None else self._open()
-        savepoint = session.begin_nested()
         search = session.info[SEARCH_QUEUE] = DeferredSearchWrites()
         try:
             yield session
-            savepoint.commit()
+            session.flush()  # the poll's own ORM changes fail here, not in the next one
             self._search.merge(search)
-        except BaseException as exc:
-            # what the poll cached on the session (the classify context, say)
-            # may name rows its savepoint took back
-            session.info.clear()
-            if not self._in_transaction():  # no savepoint left; commit() reports the loss
-                self._lost = exc
-            elif savepoint.is_active:
-                savepoint.rollback()
+        except BaseException:
+            self._handed_back.extend(self._stored)
+            self._session, self._driver, self._stored = None, None, []
+            self._search = DeferredSearchWrites()
+            self._closed = self.clock()
+            self._discard(session)
             raise
         finally:
             session.info.pop(SEARCH_QUEUE, None)
 
+    def take_back(self) -> list[T]:
+        """The polls that a failed poll's rollback took with it, to be stored again."""
+        polls, self._handed_back = self._handed_back, []
+        return polls
+
     def stored(self, item: T) -> None:
-        """Remember a poll whose savepoint was released (reported after the commit)."""
+        """Remember a poll that stood (reported after the commit)."""
         self._stored.append(item)
 
     @property
@@ -124,15 +124,15 @@ class StoreGroup(Generic[T]):
     def commit(self) -> tuple[list[T], Exception | None]:
         """Commit the group: the polls it held, and an error if they were not stored
         (COMMIT failed, or SQLite had rolled the transaction back before)."""
-        session, stored, lost, search = self._session, self._stored, self._lost, self._search
-        self._session, self._stored, self._lost = None, [], None
+        session, stored, search = self._session, self._stored, self._search
+        self._session, self._stored = None, []
         self._search = DeferredSearchWrites()
         if session is None:
             return stored, None
         self._closed = self.clock()
         try:
-            if lost is not None or not self._in_transaction():
-                raise GroupRolledBack(f"the group's transaction was rolled back: {lost}")
+            if not self._in_transaction():  # ended behind the group's back
+                raise GroupRolledBack("the group's transaction was rolled back")
             search.write(session)
             session.commit()
         except Exception as exc:
@@ -145,7 +145,8 @@ class StoreGroup(Generic[T]):
 
     def rollback(self) -> None:
         """Drop the group (a poller closing after an error it could not handle)."""
-        session, self._session, self._stored, self._lost = self._session, None, [], None
+        session, self._session, self._stored = self._session, None, []
+        self._handed_back = []
         self._search, self._driver = DeferredSearchWrites(), None
         if session is not None:
             self._closed = self.clock()

@@ -110,12 +110,12 @@ class DeferredSearchWrites:
 
     FTS5 writes the terms it holds in memory as a new index segment whenever a
     savepoint is released, and merges segments as they pile up. The SQLite
-    poller stores each source poll in a savepoint of a larger transaction (see
-    ``feedhub.ingest.store_group``): indexing in each poll's savepoint paid a
-    segment and its merging per poll, about a tenth of the storing thread's time.
-    The poller puts one of these on the session for each poll
-    (``SEARCH_QUEUE``), keeps those of the polls that stood, and writes them
-    all just before the group's COMMIT, in the same transaction.
+    poller stores many source polls in one transaction (see
+    ``feedhub.ingest.store_group``); when each poll had its own savepoint,
+    indexing paid a segment and its merging per poll, about a tenth of the
+    storing thread's time. The poller puts one of these on the session for each
+    poll (``SEARCH_QUEUE``), keeps those of the polls that stood, and writes
+    them all just before the group's COMMIT, in the same transaction.
     """
 
     # story id -> stemmed document, or None to remove the story from the index
