@@ -24,6 +24,8 @@ from feedhub.stories.bulk import (
     insert_bands,
 )
 
+from .schema import downgraded
+
 TIMES = [
     datetime(1969, 12, 31, 23, 0),  # before the epoch: day 0
     datetime(1970, 1, 1, 23, 59, 59),
@@ -149,14 +151,8 @@ def test_a_window_longer_than_one_probe_row_probes_every_day(db: Database, entry
 @pytest.fixture
 def at_0009(db: Database) -> Iterator[Database]:
     """The database migrated back to the revision before band days, and forward after."""
-    cfg = alembic_config(db.url)
-    with db.engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0009_merge")
-    try:
+    with downgraded(db, "0009_merge"):
         yield db
-    finally:
-        upgrade(db)
 
 
 def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry_id: int) -> None:
@@ -197,19 +193,12 @@ def test_migration_copies_band_rows_without_sorting_them(tmp_path: Path) -> None
 def test_downgrade_turns_band_times_back_into_timestamps(db: Database, entry_id: int) -> None:
     with db.session() as session:
         insert_bands(session, [(key, entry_id, at) for key, at in enumerate(TIMES)])
-    cfg = alembic_config(db.url)
-    try:
-        with db.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0010_band_days")
-        with db.engine.connect() as conn:
-            rows = conn.execute(text("SELECT band_key, at FROM lsh_bands")).all()
-        stored = {
-            key: at if isinstance(at, datetime) else datetime.fromisoformat(at) for key, at in rows
-        }
-        assert stored == dict(enumerate(TIMES))
-    finally:
-        upgrade(db)
+    with downgraded(db, "0010_band_days"), db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT band_key, at FROM lsh_bands")).all()
+    stored = {
+        key: at if isinstance(at, datetime) else datetime.fromisoformat(at) for key, at in rows
+    }
+    assert stored == dict(enumerate(TIMES))
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -17,13 +16,14 @@ from feedhub.cli import main
 from feedhub.db import (
     Database,
     SQLiteTooOld,
-    alembic_config,
     check_sqlite_version,
     current_heads,
     script_heads,
     upgrade,
 )
 from feedhub.models import Base, Category, Entry, Source, Story, utcnow
+
+from .schema import downgraded
 
 
 def test_schema_is_at_head(db: Database) -> None:
@@ -67,11 +67,7 @@ def test_deleting_a_storys_representative_entry_clears_the_reference(db: Databas
 
 def test_the_upgrade_clears_dangling_representatives_and_keeps_them_out(db: Database) -> None:
     """Migration 0014: on PostgreSQL the key was missing, so ids could dangle."""
-    cfg = alembic_config(db.url)
-    try:
-        with db.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0013_drop_duplicate_entry_index")
+    with downgraded(db, "0013_drop_duplicate_entry_index"):
         with db.engine.connect() as conn:
             if db.dialect == "sqlite":  # the key is in CREATE TABLE: only this gets past it
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -87,8 +83,6 @@ def test_the_upgrade_clears_dangling_representatives_and_keeps_them_out(db: Data
             )
             conn.commit()
         db.dispose()  # no connection keeps foreign keys off
-    finally:
-        upgrade(db)
     with db.engine.connect() as conn:
         dangling = conn.execute(text("SELECT representative_entry_id FROM stories WHERE id = 7"))
         assert dangling.scalar_one() is None
