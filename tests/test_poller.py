@@ -7,7 +7,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -718,11 +718,38 @@ def test_changed_public_feeds_are_announced_to_the_websub_hub(
     assert len(feed_server.hits("/hub")) == len(pings)
 
 
-def test_polls_rolled_back_with_a_failed_one_in_their_group_are_stored_again(
+@dataclasses.dataclass
+class GroupOfTwo:
+    """A SQLite poller about to store a good and a bad poll in one group."""
+
+    db: Database
+    poller: Poller
+    outcomes: list[Any]  # the good poll's, then the bad one's
+    ids: dict[str, int]
+    reports: list[tuple[str, str]]
+    summary: Any
+    failure: list[BaseException]  # what the bad poll's storing raises
+
+    def report(self, url: str, outcome: str) -> None:
+        self.reports.append((url.rsplit("/", 1)[-1], outcome))
+
+    def store(self) -> None:
+        """Store both (nothing commits in between: one group), then commit."""
+        for outcome in self.outcomes:
+            self.poller._finish(outcome, self.summary, self.report)
+        self.poller.commit_group(self.summary, self.report)
+
+    def fetches(self, name: str) -> int:
+        with self.db.session() as s:
+            q = select(func.count()).select_from(Fetch).where(Fetch.source_id == self.ids[name])
+            return int(s.scalar(q) or 0)
+
+
+@pytest.fixture
+def group_of_two(
     sqlite_template: Path, tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The SQLite poller's group has no savepoints: a poll that fails takes the
-    group's earlier polls back with it, and they are stored again."""
+) -> Iterator[GroupOfTwo]:
+    """The bad poll's storing fails with what ``failure`` holds."""
     import shutil
 
     from feedhub.ingest import store
@@ -732,42 +759,74 @@ def test_polls_rolled_back_with_a_failed_one_in_their_group_are_stored_again(
     db = Database(url)
     settings = Settings(instance_path=tmp_path, database_url=url, allow_private_networks=True)
     with db.session() as s:
-        good, bad = (
-            add_source(s, settings, feed_server.add(f"/{name}", body=rss(items(2, prefix=name)))).id
+        ids = {
+            name: add_source(s, settings, feed_server.add(f"/{name}", body=rss(items(2, name)))).id
             for name in ("good", "bad")
-        )
+        }
     real = store.attach_batch
+    failure: list[BaseException] = [RuntimeError("disk on fire")]
 
     def flaky(session: Any, source: Any, now: Any, new: Any, changed: Any) -> Any:
-        ids = real(session, source, now, new, changed)
-        if source.id == bad:
-            raise RuntimeError("disk on fire")
-        return ids
+        stored = real(session, source, now, new, changed)
+        if source.id == ids["bad"]:
+            raise failure[0]
+        return stored
 
     monkeypatch.setattr(store, "attach_batch", flaky)
-    reports: list[tuple[str, str]] = []
     poller = Poller(db, settings)
     try:
         poller.acquire_lock()
-        jobs = {
-            j.source_id: j for j in poller.lease(utcnow(), all_sources=True, round_start=utcnow())
-        }
-        summary = poller_mod.PollSummary()
-        for source_id in (good, bad):  # one group: nothing commits between the two
-            outcome = poller.fetch(jobs[source_id])
+        now = utcnow()
+        jobs = {j.source_id: j for j in poller.lease(now, all_sources=True, round_start=now)}
+        outcomes = [poller.fetch(jobs[ids[name]]) for name in ("good", "bad")]
+        for outcome in outcomes:
             poller._parse_here(outcome)
-            poller._finish(outcome, summary, lambda u, o: reports.append((u.rsplit("/", 1)[-1], o)))
-        poller.commit_group(summary, lambda u, o: reports.append((u.rsplit("/", 1)[-1], o)))
+        yield GroupOfTwo(db, poller, outcomes, ids, [], poller_mod.PollSummary(), failure)
     finally:
         poller.release_lock()
         poller.close()
         db.dispose()
-    db = Database(url)
-    assert (entry_count(db, good), entry_count(db, bad)) == (2, 0)
-    assert sorted(reports) == [("bad", "error"), ("good", "ok")]  # each reported once
-    assert (summary.ok, summary.errors) == (1, 1)
-    assert "disk on fire" in (source(db, bad).last_error or "")
-    db.dispose()
+
+
+def test_polls_rolled_back_with_a_failed_one_in_their_group_are_stored_again(
+    group_of_two: GroupOfTwo,
+) -> None:
+    """The SQLite poller's group has no savepoints: a poll that fails takes the
+    group's earlier polls back with it, and they are stored again, once."""
+    group_of_two.store()
+    db, ids = group_of_two.db, group_of_two.ids
+    assert (entry_count(db, ids["good"]), entry_count(db, ids["bad"])) == (2, 0)
+    assert (group_of_two.fetches("good"), group_of_two.fetches("bad")) == (1, 1)
+    assert sorted(group_of_two.reports) == [("bad", "error"), ("good", "ok")]
+    assert (group_of_two.summary.ok, group_of_two.summary.errors) == (1, 1)
+    assert "disk on fire" in (source(db, ids["bad"]).last_error or "")
+
+
+def test_polls_are_stored_again_when_recording_the_failure_fails(
+    group_of_two: GroupOfTwo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(*_: Any) -> None:
+        raise OperationalError("UPDATE sources", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(group_of_two.poller, "record_failure", locked)
+    with pytest.raises(OperationalError):
+        group_of_two.store()
+    group_of_two.poller.commit_group(group_of_two.summary, group_of_two.report)
+    assert entry_count(group_of_two.db, group_of_two.ids["good"]) == 2
+    assert group_of_two.reports == [("good", "ok")]
+
+
+def test_an_interrupted_store_leaves_the_round_to_store_the_rest(
+    group_of_two: GroupOfTwo,
+) -> None:
+    """^C while storing a poll: run_round's cleanup stores what its group took back."""
+    group_of_two.failure[0] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        group_of_two.store()
+    group_of_two.poller._store_again(group_of_two.summary, group_of_two.report)
+    group_of_two.poller.commit_group(group_of_two.summary, group_of_two.report)
+    assert entry_count(group_of_two.db, group_of_two.ids["good"]) == 2
+    assert group_of_two.reports == [("good", "ok")]
 
 
 TWO_KINDS_OF_ITEM = (

@@ -119,6 +119,16 @@ def merge_of(session: Session, entry: Entry) -> StoryMerge:
     ).first()  # type: ignore[return-value]
 
 
+def test_storing_leaves_the_parsed_items_as_they_were(world: World) -> None:
+    """A poll may be stored again (a failed poll rolls back its SQLite group): a
+    date pushed back from the future goes into the row, not into the item."""
+    future = NOW + timedelta(days=30)
+    parsed = item("rz", BRIDGE_TITLE, BRIDGE_LEAD, at=future)
+    (entry,) = world.ingest("rz", parsed)
+    assert entry.published_at is None
+    assert parsed.published_at == future
+
+
 # -- clustering -------------------------------------------------------------------
 def test_first_entry_starts_a_story(world: World, session: Session) -> None:
     (entry,) = world.ingest("rz", item("rz", BRIDGE_TITLE, BRIDGE_LEAD))

@@ -252,7 +252,8 @@ class Poller:
         return self._parse_pool
 
     def _submit_parse(self, flight: _Flight, outcome: Outcome) -> bool:
-        """Hand *outcome* to the parse pool; False when there is none to take it.
+        """Hand *outcome* to the parse pool; False when there is none to take it
+        (then the storing thread parses it, whatever its size, as on one core).
 
         A pool that broke (a worker died: killed, out of memory, a crash in C)
         refuses new work; it is replaced by a new one, once per feed.
@@ -263,8 +264,8 @@ class Poller:
                 return False
             try:
                 future = pool.submit(parse_feed, *_parse_args(outcome))
-            except BrokenProcessPool:
-                log.warning("a parse worker died; starting new ones")
+            except (BrokenProcessPool, OSError) as exc:  # OSError: a worker could not start
+                log.warning("parse pool unusable (%s); starting a new one", exc)
                 self._parse_pool = None
                 pool.shutdown(wait=False)
                 continue
@@ -444,7 +445,9 @@ class Poller:
                     self._advance(flight, summary, progress)
             finally:
                 # polls already stored are complete: an error (or ^C) elsewhere
-                # in the round must not take them back
+                # in the round must not take them back, nor one while storing
+                # (which rolled its group back: see _store_again)
+                self._store_again(summary, progress)
                 self.commit_group(summary, progress)
         summary.seconds = time.monotonic() - started
         return summary
@@ -509,14 +512,13 @@ class Poller:
             stored = _Stored(outcome, *self.record(outcome))
         except Exception as exc:
             log.exception("storing %s failed", outcome.job.url)
-            # the SQLite group was rolled back with it: its earlier polls are stored again
-            redo = self._group.take_back() if self._group is not None else []
-            self.commit_group(summary, progress)  # record_failure writes on its own
-            decision = Decision(outcome="error", error=f"internal error while storing: {exc}")
-            self.record_failure(outcome, decision)
-            _report(_Stored(outcome, decision, 0, 0), summary, progress)
-            for earlier in redo:
-                self._finish(earlier.outcome, summary, progress)
+            try:
+                self.commit_group(summary, progress)  # record_failure writes on its own
+                decision = Decision(outcome="error", error=f"internal error while storing: {exc}")
+                self.record_failure(outcome, decision)
+                _report(_Stored(outcome, decision, 0, 0), summary, progress)
+            finally:
+                self._store_again(summary, progress)
             return
         if self._group is None:
             _report(stored, summary, progress)
@@ -544,6 +546,12 @@ class Poller:
                     log.exception("recording the failure of %s failed", stored.outcome.job.url)
                 stored = _Stored(stored.outcome, decision, 0, 0)
             _report(stored, summary, progress)
+
+    def _store_again(self, summary: PollSummary, progress: Progress | None) -> None:
+        """Store the polls that a failed poll took back with its SQLite group."""
+        if self._group is not None:
+            for earlier in self._group.take_back():
+                self._finish(earlier.outcome, summary, progress)
 
     def _drop_group(self) -> None:
         """Roll back a group an exception left open (run_round commits its own):

@@ -8,6 +8,7 @@ them in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -182,7 +183,8 @@ def store_feed(
             result.skipped_old += 1
             continue
         if date is not None and date > now + MAX_FUTURE:
-            data.published_at = None
+            # a copy: a poll stored again (see store_group) must see the item as parsed
+            data = dataclasses.replace(data, published_at=None)
         item = NewEntry(
             {"source_id": source.id, "identity": ident, "first_seen_at": now, **_columns(data)},
             data,
