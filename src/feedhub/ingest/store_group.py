@@ -11,11 +11,11 @@ rarely, so they run without savepoints (a savepoint keeps a copy of every page
 a poll touches first, 6 % of a cold poll's storing time). When a poll fails,
 the whole group's transaction is rolled back and the polls stored in it before
 are handed back (``take_back``) for the poller to store again, in a new group.
-Search-index changes are kept aside per poll (FTS5 would otherwise write index
-segments poll by poll) and written for the whole group just before COMMIT, in
-the same transaction. A failed COMMIT (a deferred constraint, a full disk)
-fails every poll of its group. A poll counts (summary, progress) only once its
-group has committed.
+Search-index changes are kept aside on the group's session and written for the
+whole group just before COMMIT, in the same transaction (see
+``feedhub.stories.search.DeferredSearchWrites``). A failed COMMIT (a deferred
+constraint, a full disk) fails every poll of its group. A poll counts (summary,
+progress) only once its group has committed.
 
 Only the SQLite poller that holds the poller lock groups: it is the only writer
 of its kind, and takes the write lock with ``BEGIN IMMEDIATE`` so that no other
@@ -75,8 +75,6 @@ class StoreGroup(Generic[T]):
     _held_since: float | None = None  # start of the current run of back-to-back groups
     _handed_back: list[T] = field(default_factory=list)  # see take_back
     _stored: list[T] = field(default_factory=list)
-    # search-index changes of the polls that stood, written just before COMMIT
-    _search: DeferredSearchWrites = field(default_factory=DeferredSearchWrites)
 
     @contextmanager
     def poll(self) -> Iterator[Session]:
@@ -87,20 +85,15 @@ class StoreGroup(Generic[T]):
         the exception propagates.
         """
         session = self._session if self._session is not None else self._open()
-        search = session.info[SEARCH_QUEUE] = DeferredSearchWrites()
         try:
             yield session
             session.flush()  # the poll's own ORM changes fail here, not in the next one
-            self._search.merge(search)
         except BaseException:
             self._handed_back.extend(self._stored)
             self._session, self._driver, self._stored = None, None, []
-            self._search = DeferredSearchWrites()
             self._closed = self.clock()
-            self._discard(session)
+            self._discard(session)  # its search-index queue with it
             raise
-        finally:
-            session.info.pop(SEARCH_QUEUE, None)
 
     def take_back(self) -> list[T]:
         """The polls that a failed poll's rollback took with it, to be stored again."""
@@ -124,15 +117,15 @@ class StoreGroup(Generic[T]):
     def commit(self) -> tuple[list[T], Exception | None]:
         """Commit the group: the polls it held, and an error if they were not stored
         (COMMIT failed, or SQLite had rolled the transaction back before)."""
-        session, stored, search = self._session, self._stored, self._search
+        session, stored = self._session, self._stored
         self._session, self._stored = None, []
-        self._search = DeferredSearchWrites()
         if session is None:
             return stored, None
         self._closed = self.clock()
         try:
             if not self._in_transaction():  # ended behind the group's back
                 raise GroupRolledBack("the group's transaction was rolled back")
+            search: DeferredSearchWrites = session.info.pop(SEARCH_QUEUE)
             search.write(session)
             session.commit()
         except Exception as exc:
@@ -147,7 +140,7 @@ class StoreGroup(Generic[T]):
         """Drop the group (a poller closing after an error it could not handle)."""
         session, self._session, self._stored = self._session, None, []
         self._handed_back = []
-        self._search, self._driver = DeferredSearchWrites(), None
+        self._driver = None
         if session is not None:
             self._closed = self.clock()
             self._discard(session)
@@ -163,12 +156,14 @@ class StoreGroup(Generic[T]):
         try:
             session.begin()
             connection = session.connection()
-            # pysqlite would only BEGIN before the first INSERT: the first SAVEPOINT
-            # would open (and its RELEASE commit) the transaction instead
+            # pysqlite would only BEGIN before the first INSERT: take the write
+            # lock now, so that no other connection's commit fails a later write
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             self._discard(session)
             raise
+        # the polls' search-index changes, written just before COMMIT
+        session.info[SEARCH_QUEUE] = DeferredSearchWrites()
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         self._session, self._driver, self._opened = session, driver, self.clock()

@@ -113,16 +113,13 @@ class DeferredSearchWrites:
     poller stores many source polls in one transaction (see
     ``feedhub.ingest.store_group``); when each poll had its own savepoint,
     indexing paid a segment and its merging per poll, about a tenth of the
-    storing thread's time. The poller puts one of these on the session for each
-    poll (``SEARCH_QUEUE``), keeps those of the polls that stood, and writes
-    them all just before the group's COMMIT, in the same transaction.
+    storing thread's time. The poller puts one of these on each group's session
+    (``SEARCH_QUEUE``) and writes it just before the group's COMMIT, in the
+    same transaction; a group rolled back drops it with its session.
     """
 
     # story id -> stemmed document, or None to remove the story from the index
     documents: dict[int, str | None] = field(default_factory=dict)
-
-    def merge(self, later: DeferredSearchWrites) -> None:
-        self.documents.update(later.documents)
 
     def write(self, session: Session) -> None:
         documents, self.documents = self.documents, {}
