@@ -164,6 +164,22 @@ def test_the_group_is_due_when_old(sqlite_db: Database) -> None:
     group.commit()
 
 
+def test_a_waiting_poller_is_told_when_its_group_comes_due(sqlite_db: Database) -> None:
+    """The poller waits for fetches at most this long before it commits."""
+    now = [100.0]
+    group: StoreGroup[int] = StoreGroup(
+        sqlite_db, max_polls=50, max_seconds=0.25, clock=lambda: now[0]
+    )
+    assert group.time_left() is None  # no group open: nothing to commit
+    store(group, 1)
+    now[0] += 0.1
+    assert group.time_left() == pytest.approx(0.15)
+    now[0] += 1.0
+    assert group.time_left() == 0.0
+    group.commit()
+    assert group.time_left() is None
+
+
 def test_the_write_lock_is_left_free_for_a_moment_after_a_long_hold(
     sqlite_db: Database,
 ) -> None:

@@ -455,20 +455,25 @@ class Poller:
     def _advance(self, flight: _Flight, summary: PollSummary, progress: Progress | None) -> None:
         """Wait for the next fetches or parses to finish; parse or store each.
 
-        Stored polls are committed before waiting: readers see them as soon as
-        the storing thread has nothing else to do. Instead of waiting for the
-        parse workers, the storing thread parses a waiting feed itself.
+        Instead of waiting for the parse workers, the storing thread parses a
+        waiting feed itself. An open group is committed when it comes due while
+        the thread waits, so readers see stored polls within the group's age
+        limit however long the next fetch takes.
         """
         done, _ = wait(flight.futures, timeout=0, return_when=FIRST_COMPLETED)
         if not done:
-            self.commit_group(summary, progress)
             # with nothing in the pools, no worker would ever take a waiting feed
             taken = flight.take_back(_small if flight.futures else lambda _: True)
             if taken is not None:
                 self._parse_here(taken)
                 self._finish(taken, summary, progress)
                 return
-            done, _ = wait(flight.futures, return_when=FIRST_COMPLETED)
+            left = self._group.time_left() if self._group is not None else None
+            if left:
+                done, _ = wait(flight.futures, timeout=left, return_when=FIRST_COMPLETED)
+            if not done:
+                self.commit_group(summary, progress)
+                done, _ = wait(flight.futures, return_when=FIRST_COMPLETED)
         for fut in done:
             kind, item = flight.done(fut)
             if kind == "fetch":
