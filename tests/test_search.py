@@ -454,3 +454,27 @@ def test_documents_survive_the_index_rebuild(db: Database) -> None:
             count = s.connection().exec_driver_sql("SELECT count(*) FROM story_fts")
             assert count.scalar_one() == 0
 
+
+def test_a_new_story_on_a_deleted_storys_id_is_found_by_its_own_words(db: Database) -> None:
+    """New stories' documents are inserted without a delete first: the old one went
+    with its story (SQLite hands the highest id out again once it is deleted)."""
+    with db.session() as s:
+        ensure_default_categories(s, "Weitere Artikel")
+        kurier = Source(url="https://kurier.example/feed", title="Rhein-Kurier")
+        blatt = Source(url="https://blatt.example/feed", title="Westerwald-Blatt")
+        s.add_all([kurier, blatt])
+        s.flush()
+        store_feed(s, kurier, FeedData(entries=[item(1, "Neue Brücke", "Neuwied. Ein Bau.")]), NOW)
+    with db.session() as s:
+        old_id = s.scalars(select(Entry.story_id)).one()
+        s.execute(delete(Entry))
+        s.execute(delete(Story))
+    with db.session() as s:
+        blatt = s.scalars(select(Source).where(Source.title == "Westerwald-Blatt")).one()
+        store_feed(s, blatt, FeedData(entries=[item(2, "Karneval", "Köln. Der Zug.")]), NOW)
+    with db.session() as s:
+        new_id = s.scalars(select(Entry.story_id)).one()
+        if db.dialect == "sqlite":
+            assert new_id == old_id
+        assert search_stories(s, "Karneval") == [new_id]
+        assert search_stories(s, "Brücke") == []

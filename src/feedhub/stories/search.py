@@ -78,16 +78,21 @@ _PG_UPSERT = text(
 )
 
 
-def index_documents(session: Session, documents: Sequence[tuple[int, str, str]]) -> None:
+def index_documents(
+    session: Session, documents: Sequence[tuple[int, str, str]], *, new: bool = False
+) -> None:
     """Replace the search documents of several stories in a few statements.
 
     Each item is (story id, document, ``stem_text(document)``); the caller may
-    have stemmed the document's pieces elsewhere (the parse workers do).
+    have stemmed the document's pieces elsewhere (the parse workers do). *new*
+    says the stories were created in this transaction: SQLite then has no
+    document of theirs to delete first (a deleted story's went with it, by
+    trigger, even when its id is used again).
     """
     if not documents:
         return
     if session_is_sqlite(session):
-        _change_fts(session, {d[0]: d[2] for d in documents})
+        _change_fts(session, {d[0]: d[2] for d in documents}, new=new)
         return
     core(session).execute(
         _PG_UPSERT, [{"id": d[0], "stemmed": d[2], "raw": d[1]} for d in documents]
@@ -99,7 +104,7 @@ def unindex_stories(session: Session, story_ids: Iterable[int]) -> None:
     if not ids:
         return
     if session_is_sqlite(session):
-        _change_fts(session, dict.fromkeys(ids))
+        _change_fts(session, dict.fromkeys(ids), new=False)
     else:
         session.execute(delete(_pg).where(_pg.c.story_id.in_(ids)))
 
@@ -120,27 +125,33 @@ class DeferredSearchWrites:
 
     # story id -> stemmed document, or None to remove the story from the index
     documents: dict[int, str | None] = field(default_factory=dict)
+    # stories created in the transaction: none of them has a document to delete
+    new: set[int] = field(default_factory=set)
 
     def write(self, session: Session) -> None:
         documents, self.documents = self.documents, {}
-        _write_fts(session, documents)
+        new, self.new = self.new, set()
+        _write_fts(session, documents, new)
 
 
-def _change_fts(session: Session, documents: dict[int, str | None]) -> None:
+def _change_fts(session: Session, documents: dict[int, str | None], *, new: bool) -> None:
     """Set (None: remove) FTS5 documents, or queue them where the poller defers them."""
     queue: DeferredSearchWrites | None = session.info.get(SEARCH_QUEUE)
     if queue is not None:
         queue.documents.update(documents)
+        if new:
+            queue.new.update(documents)
     else:
-        _write_fts(session, documents)
+        _write_fts(session, documents, set(documents) if new else set())
 
 
-def _write_fts(session: Session, documents: dict[int, str | None]) -> None:
-    """Set (or, for None, remove) each story's FTS5 document."""
+def _write_fts(session: Session, documents: dict[int, str | None], new: set[int]) -> None:
+    """Set (or, for None, remove) each story's FTS5 document; those of *new* are only
+    inserted."""
     if not documents:
         return
     connection = core(session)
-    ids = list(documents)
+    ids = [sid for sid in documents if sid not in new]
     for start in range(0, len(ids), _WRITE_CHUNK):
         connection.execute(_FTS_DELETE, {"ids": ids[start : start + _WRITE_CHUNK]})
     rows = [{"id": sid, "stemmed": body} for sid, body in documents.items() if body is not None]

@@ -355,7 +355,7 @@ def _finish_new_stories(
             (story_id, *_document(prepared.data, source_title, source_stem, state.places))
         )
     sync_places(session, places, fresh=True)
-    index_documents(session, documents)
+    index_documents(session, documents, new=True)
 
 
 def _document(
