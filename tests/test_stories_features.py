@@ -11,6 +11,7 @@ import pytest
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.stories import features
 from feedhub.stories.features import prepare_entry, prepare_feed
+from feedhub.stories.stemming import stem_text
 
 TEXTS = [
     ("Neuwied: Brücke über den Wiedbach wird ab Juni saniert", "Neuwied. Die Stadt saniert …"),
@@ -96,3 +97,23 @@ def test_prepare_feed_falls_back_to_one_signature_per_entry(
     feed = FeedData(entries=entries())
     prepare_feed(feed)
     assert feed.entries == one_by_one
+
+
+@pytest.mark.parametrize(
+    ("lead", "text", "kept"),
+    [
+        # a teaser cut from the text: the text's stems hold the lead's
+        ("Neuwied. Die Stadt saniert", "Neuwied. Die Stadt saniert die Brücke.", False),
+        ("Neuwied. Die Stadt saniert", "Neuwied. Die Stadt saniert", False),
+        # the lead's last word only starts a longer word of the text
+        ("Koblenz. Der Rat", "Koblenz. Der Rathausplatz wird neu gestaltet.", True),
+        # a lead of its own
+        ("Mainz. Ein anderer Satz", "Koblenz. Der Rathausplatz.", True),
+    ],
+)
+def test_the_search_stems_hold_a_lead_once(lead: str, text: str, kept: bool) -> None:
+    data = entry(0, "Titel", lead)
+    data.content_text = text
+    prepare_entry(data)
+    assert data.search_stems[1] == (stem_text(lead) if kept else "")
+    assert data.search_stems[2] == stem_text(text)

@@ -147,11 +147,17 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
     lead_stems, text_stems = stem_lead_and_text(data.lead, data.content_text)
     data.search_stems = (
         stem_text(data.title),
-        lead_stems,
+        # search matches words, not their order or number: a lead cut from the
+        # start of the text adds nothing to the document (nor to what is sent)
+        "" if _starts_with_words(text_stems, lead_stems) else lead_stems,
         text_stems,
         stem_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
     data.prepared = True
+
+
+def _starts_with_words(text: str, start: str) -> bool:
+    return text.startswith(start) and (len(text) == len(start) or text[len(start)] == " ")
 
 
 def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:
