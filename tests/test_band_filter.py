@@ -194,6 +194,38 @@ def test_rows_another_writer_inserts_are_found(db: Database, entry_ids: list[int
     assert _hits(db, probe, band_filter) == [(0, entry_ids[1], 1)]
 
 
+def test_one_session_sees_another_writers_rows_in_its_next_transaction(
+    db: Database, entry_ids: list[int]
+) -> None:
+    """The token a transaction has seen is not taken for the next one's."""
+    band_filter = BandFilter()
+    probe = [(0, 311, *_window(NOW))]
+    with db.sessionmaker() as poller:
+        poller.info[BAND_FILTER] = band_filter
+        with poller.begin():
+            insert_bands(poller, [(310, entry_ids[0], NOW)])
+            assert band_hits(poller, probe, best=5) == []
+        with db.session() as other:
+            insert_bands(other, [(311, entry_ids[1], NOW)])
+        with poller.begin():
+            assert band_hits(poller, probe, best=5) == [(0, entry_ids[1], 1)]
+
+
+def test_a_rolled_back_savepoint_never_hides_a_row(db: Database, entry_ids: list[int]) -> None:
+    """Its token stays remembered: the bitmap holds a key too many, not one too few."""
+    band_filter = BandFilter()
+    with db.session() as session:
+        session.info[BAND_FILTER] = band_filter
+        band_hits(session, [(0, 321, *_window(NOW))], best=5)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            insert_bands(session, [(321, entry_ids[0], NOW)])
+            raise RuntimeError("the poll failed")
+        insert_bands(session, [(322, entry_ids[1], NOW)])
+        probes = [(0, 321, *_window(NOW)), (1, 322, *_window(NOW))]
+        assert band_hits(session, probes, best=5) == [(1, entry_ids[1], 1)]
+    assert _hits(db, probes, band_filter) == [(1, entry_ids[1], 1)]
+
+
 def test_the_pollers_own_rows_go_into_its_bitmap(db: Database, entry_ids: list[int]) -> None:
     band_filter = BandFilter()
     with db.session() as session:

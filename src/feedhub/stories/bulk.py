@@ -49,6 +49,8 @@ _PG_INSERT = text(
 DAYS_PER_PROBE = 7  # a window of 72 h either side touches at most seven days
 # Session.info key under which the SQLite poller lends its BandFilter to a poll
 BAND_FILTER = "feedhub.band_filter"
+# Session.info key: (transaction, the band_writes token it has seen or written)
+_TOKEN_SEEN = "feedhub.band_token_seen"
 _SQLITE_TOKEN = text("SELECT token FROM band_writes WHERE id = 1")
 _SQLITE_SET_TOKEN = text(
     "INSERT INTO band_writes (id, token) VALUES (1, :token) "
@@ -274,7 +276,7 @@ def _ready_filter(session: Session, probes: int) -> BandFilter | None:
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is None:
         return None
-    token = core(session).execute(_SQLITE_TOKEN).scalar()
+    token = _stored_token(session)
     if token is None or band_filter.token != token:
         band_filter.token = None  # behind the database: unusable until built again
     if token is None:
@@ -299,10 +301,29 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
     token = new_token()
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
     if band_filter is not None:
-        stored = core(session).execute(_SQLITE_TOKEN).scalar()
+        stored = _stored_token(session)
         if stored is not None and band_filter.token == stored:
             band_filter.add(keys)
             band_filter.token = token
         else:
             band_filter.token = None
     core(session).execute(_SQLITE_SET_TOKEN, {"token": token})
+    session.info[_TOKEN_SEEN] = (session.get_transaction(), token)
+
+
+def _stored_token(session: Session) -> int | None:
+    """``band_writes.token`` as this transaction sees it, read once per transaction.
+
+    A transaction sees one snapshot, so only its own writes change the token it
+    reads; the SQLite poller's groups stored 20 polls with two reads each. After
+    a rolled-back savepoint the remembered token may be one that was undone:
+    the bitmap then holds keys of rows that are not there, which costs probes
+    but never hides a row.
+    """
+    transaction = session.get_transaction()
+    seen: tuple[object, int | None] | None = session.info.get(_TOKEN_SEEN)
+    if seen is not None and transaction is not None and seen[0] is transaction:
+        return seen[1]
+    token: int | None = core(session).execute(_SQLITE_TOKEN).scalar()
+    session.info[_TOKEN_SEEN] = (transaction, token)
+    return token
