@@ -34,7 +34,7 @@ from feedhub.stories.places import split_places
 from feedhub.stories.rules import EntryFields
 from feedhub.stories.search import document_text, index_documents, unindex_stories
 from feedhub.stories.session_sync import expire_rows, forget_rows
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import index_text
 
 _CHUNK = 500
 _STORIES = cast(Table, Story.__table__)
@@ -351,5 +351,5 @@ def _documents(session: Session, states: dict[int, StoryState]) -> list[tuple[in
             places=state.places,
             other_titles=state.other_titles,
         )
-        docs.append((sid, document, stem_text(document)))
+        docs.append((sid, document, index_text(document)))
     return docs

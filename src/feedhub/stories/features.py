@@ -29,7 +29,7 @@ from feedhub.stories.fingerprint import (
 from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
 from feedhub.stories.places import extract_dateline, split_places
 from feedhub.stories.sponsored import detect_sponsored
-from feedhub.stories.stemming import stem_lead_and_text, stem_text
+from feedhub.stories.stemming import index_terms, index_text
 from feedhub.stories.text import content_of, drop_truncated_tail, tokens
 
 SIGNATURE_VERSION = 1
@@ -144,20 +144,21 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
     )
     # normalizing sets it; entries built by hand (tests, scripts) may not have it
     data.content_text = data.content_text or html_to_text(data.content or data.summary)
-    lead_stems, text_stems = stem_lead_and_text(data.lead, data.content_text)
+    # the pieces of the story's search document; a term said once is enough, and
+    # a lead cut from the start of the text has no term of its own
+    text_terms = index_terms(data.content_text)
+    in_text = set(text_terms)
     data.search_stems = (
-        stem_text(data.title),
-        # search matches words, not their order or number: a lead cut from the
-        # start of the text adds nothing to the document (nor to what is sent)
-        "" if _starts_with_words(text_stems, lead_stems) else lead_stems,
-        text_stems,
-        stem_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
+        _joined_new(index_terms(data.title), in_text),
+        _joined_new(index_terms(data.lead), in_text),
+        " ".join(text_terms),
+        index_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
     data.prepared = True
 
 
-def _starts_with_words(text: str, start: str) -> bool:
-    return text.startswith(start) and (len(text) == len(start) or text[len(start)] == " ")
+def _joined_new(terms: list[str], known: set[str]) -> str:
+    return " ".join(t for t in terms if t not in known)
 
 
 def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from feedhub.db import core, session_is_sqlite
 from feedhub.ingest.sanitize import html_to_text
 from feedhub.stories.search_query import highlight_terms, query_words, search_stories
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import index_text
 
 __all__ = [
     "SEARCH_QUEUE",
@@ -64,7 +64,7 @@ def document_text(
 
 def index_story(session: Session, story_id: int, document: str) -> None:
     """Replace the story's search document (within the caller's transaction)."""
-    index_documents(session, [(story_id, document, stem_text(document))])
+    index_documents(session, [(story_id, document, index_text(document))])
 
 
 _FTS_DELETE = delete(_fts).where(_fts.c.rowid.in_(bindparam("ids", expanding=True)))
@@ -83,7 +83,7 @@ def index_documents(
 ) -> None:
     """Replace the search documents of several stories in a few statements.
 
-    Each item is (story id, document, ``stem_text(document)``); the caller may
+    Each item is (story id, document, ``index_text(document)``); the caller may
     have stemmed the document's pieces elsewhere (the parse workers do). *new*
     says the stories were created in this transaction: SQLite then has no
     document of theirs to delete first (a deleted story's went with it, by

@@ -39,7 +39,7 @@ from feedhub.stories.features import ensure_prepared
 from feedhub.stories.rules import EntryFields
 from feedhub.stories.search import MAX_DOCUMENT_CHARS, index_documents
 from feedhub.stories.session_sync import expire_rows
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import index_text
 
 _CHUNK = 500
 ENTRIES = cast(Table, Entry.__table__)
@@ -343,7 +343,7 @@ def _finish_new_stories(
         return
     core(session).execute(_SET_REPRESENTATIVE, {"ids": [founded[i] for i in single]})
     source_title = source.display_title
-    source_stem = stem_text(source_title)
+    source_stem = index_text(source_title)
     places: dict[int, tuple[list[str], datetime]] = {}
     documents: list[tuple[int, str, str]] = []
     for index in single:
@@ -366,7 +366,7 @@ def _document(
     document = "\n".join(p for p in raw_parts if p)
     if len(document) > MAX_DOCUMENT_CHARS:
         document = document[:MAX_DOCUMENT_CHARS]
-        return document, stem_text(document)
+        return document, index_text(document)
     title, lead, content, place = data.search_stems
     stems = [title, lead, content, source_stem if source_title else "", place]
     return document, " ".join(s for s in stems if s)

@@ -80,21 +80,17 @@ def stem_words(text: str) -> list[str]:
     return _stems(_words(text))
 
 
-def stem_text(text: str) -> str:
-    return " ".join(stem_words(text))
+def index_terms(text: str) -> list[str]:
+    """The distinct stems of *text*, first seen first: what a search document holds.
+
+    Search asks whether a document has a word (or a word starting with a
+    prefix), never where or how often (the FTS5 index keeps no positions, and
+    PostgreSQL's queries use no phrases): one of each is enough, and a longer
+    text repeats many of its words.
+    """
+    return list(dict.fromkeys(_stems(list(dict.fromkeys(_words(text))))))
 
 
-def stem_lead_and_text(lead: str, text: str) -> tuple[str, str]:
-    """``stem_text`` of *lead* and of *text*. A lead cut from the start of the text
-    (a feed's one description) has the text's first words: their stems are reused."""
-    words = _words(text)
-    stems = _stems(words)
-    lead_words = _words(lead)
-    n = len(lead_words)
-    if lead_words == words[:n]:
-        lead_stems = stems[:n]
-    elif n and lead_words[:-1] == words[: n - 1]:  # cut inside the last word
-        lead_stems = stems[: n - 1] + _stems(lead_words[-1:])
-    else:
-        lead_stems = _stems(lead_words)
-    return " ".join(lead_stems), " ".join(stems)
+def index_text(text: str) -> str:
+    """``index_terms`` of *text*, as the text FTS5 and to_tsvector read."""
+    return " ".join(index_terms(text))
