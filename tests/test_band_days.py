@@ -22,6 +22,7 @@ from feedhub.stories.bulk import (
     band_micros,
     delete_bands,
     insert_bands,
+    pack_band_keys,
 )
 
 from .schema import downgraded
@@ -105,9 +106,18 @@ def test_delete_bands_deletes_only_the_entries_rows(db: Database, entry_id: int)
     at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     with db.session() as session:
         insert_bands(session, [(1, entry_id, at), (2, other_id, at)])
-    with db.session() as session:
-        delete_bands(session, [entry_id])
+    with db.session() as session:  # its keys unknown (stored before it kept them): by day
+        delete_bands(session, [(entry_id, at, None)])
     assert {row[3] for row in _rows(db)} == {other_id}
+
+
+def test_delete_bands_deletes_the_rows_of_an_entrys_keys(db: Database, entry_id: int) -> None:
+    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    with db.session() as session:
+        insert_bands(session, [(1, entry_id, at), (2, entry_id, at), (3, entry_id, at)])
+    with db.session() as session:
+        delete_bands(session, [(entry_id, at, pack_band_keys([1, 3]))])
+    assert [row[1] for row in _rows(db)] == [2]
 
 
 def test_a_window_finds_rows_on_every_day_it_touches(db: Database, entry_id: int) -> None:
@@ -155,7 +165,7 @@ def at_0009(db: Database) -> Iterator[Database]:
         yield db
 
 
-def test_migration_fills_days_as_band_day_computes_them(at_0009: Database, entry_id: int) -> None:
+def test_migration_fills_days_as_band_day_computes_them(entry_id: int, at_0009: Database) -> None:
     with at_0009.engine.begin() as conn:
         for key, at in enumerate(TIMES):
             conn.execute(

@@ -256,6 +256,9 @@ class Entry(Base):
     # near-duplicate confirmation features (feedhub.stories.features), so a stored
     # candidate is never fingerprinted again; NULL for rows stored before it existed
     signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # the keys of its lsh_bands rows (8 bytes each, big-endian), so that they can be
+    # deleted by their primary key; None for rows stored before migration 0016
+    band_keys: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     source: Mapped[Source] = relationship(lazy="joined")
 
@@ -302,20 +305,22 @@ class LshBand(Base):
     behind it (see :mod:`feedhub.stories.bulk`). ``at`` is the band time in
     microseconds since the epoch, UTC: eight bytes in the key instead of a
     26-character timestamp.
+
+    ``entry_id`` is no foreign key, and no index leads with it: on SQLite that
+    index held every row a second time, and a cold poll's band inserts cost a
+    third more and wrote twice the pages. The rows only point to candidates,
+    each loaded and confirmed from the entries table. An entry remembers its
+    keys (``Entry.band_keys``): a changed or deleted entry's rows are deleted by
+    their primary key (migration 0016).
     """
 
     __tablename__ = "lsh_bands"
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
-    )
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
-    __table_args__ = (
-        Index("ix_lsh_bands_entry", "entry_id"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class BandWrites(Base):

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import json
+import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, TextClause, delete, insert, text
+from sqlalchemy import Table, TextClause, bindparam, delete, insert, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -263,11 +264,49 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
 
 
-def delete_bands(session: Session, entry_ids: Sequence[int]) -> None:
-    """Delete the band rows of *entry_ids*."""
-    for start in range(0, len(entry_ids), _DELETE_CHUNK):
-        chunk = list(entry_ids[start : start + _DELETE_CHUNK])
-        session.execute(delete(LshBand).where(LshBand.entry_id.in_(chunk)))
+_DELETE_OF_DAY = delete(LshBand).where(
+    LshBand.day == bindparam("day"), LshBand.entry_id.in_(bindparam("ids", expanding=True))
+)
+_DELETE_ROW = text(
+    "DELETE FROM lsh_bands WHERE day = :day AND band_key = :key AND at = :at AND entry_id = :id"
+)
+
+
+def pack_band_keys(keys: Sequence[int]) -> bytes:
+    """``Entry.band_keys``: the keys of the entry's band rows."""
+    return struct.pack(f">{len(keys)}q", *keys)
+
+
+def unpack_band_keys(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f">{len(blob) // 8}q", blob)
+
+
+def delete_bands(session: Session, entries: Sequence[tuple[int, datetime, bytes | None]]) -> None:
+    """Delete the band rows of entries, given as (entry id, band time, ``Entry.band_keys``).
+
+    Each row is deleted by its primary key. No index leads with the entry id
+    (see ``LshBand``): rows of an entry stored before it kept its keys (None)
+    are found by their day.
+    """
+    rows: list[dict[str, int]] = []
+    by_day: dict[int, list[int]] = {}
+    for entry_id, at, keys in entries:
+        day = band_day(at)
+        if keys is None:
+            by_day.setdefault(day, []).append(entry_id)
+            continue
+        micros = band_micros(at)
+        rows.extend(
+            {"day": day, "key": key, "at": micros, "id": entry_id} for key in unpack_band_keys(keys)
+        )
+    connection = core(session)
+    if rows:
+        connection.execute(_DELETE_ROW, rows)
+    for day, ids in sorted(by_day.items()):
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            connection.execute(
+                _DELETE_OF_DAY, {"day": day, "ids": ids[start : start + _DELETE_CHUNK]}
+            )
 
 
 def _ready_filter(session: Session, probes: int) -> BandFilter | None:

@@ -32,7 +32,13 @@ from feedhub.stories.aggregate import (
     refresh_stories,
     sync_places,
 )
-from feedhub.stories.bulk import BandRow, delete_bands, insert_bands, insert_returning_ids
+from feedhub.stories.bulk import (
+    BandRow,
+    delete_bands,
+    insert_bands,
+    insert_returning_ids,
+    pack_band_keys,
+)
 from feedhub.stories.classify import EntryDecision, decide_fields, load_context, sponsored_reason
 from feedhub.stories.cluster import Assignment, Pending, assign_batch, band_time
 from feedhub.stories.features import ensure_prepared
@@ -104,6 +110,7 @@ def _story_columns(prepared: _Prepared) -> dict[str, Any]:
         "sponsored": bool(prepared.sponsored_reason),
         "sponsored_reason": prepared.sponsored_reason,
         "signature": prepared.data.signature,
+        "band_keys": pack_band_keys(prepared.data.band_keys),
     }
 
 
@@ -144,6 +151,8 @@ def attach_batch(
 
     if changed:
         prepared_changed = [_prepare(source, c.data, context) for c in changed]
+        ids = [c.entry_id for c in changed]
+        delete_bands(session, _stored_bands(session, ids))  # before the row forgets them
         session.connection().execute(
             update(ENTRIES)
             .where(ENTRIES.c.id == bindparam("b_id"))
@@ -156,8 +165,6 @@ def attach_batch(
                 for c, p in zip(changed, prepared_changed, strict=True)
             ],
         )
-        ids = [c.entry_id for c in changed]
-        delete_bands(session, ids)
         bands: list[BandRow] = []
         for item, prepared in zip(changed, prepared_changed, strict=True):
             at = band_time(prepared.data.published_at, prepared.data.updated_at, item.first_seen_at)
@@ -193,7 +200,7 @@ def attach_batch(
 
 
 def _changed_names(item: ChangedEntry) -> list[str]:
-    return [*item.row, "place", "sponsored", "sponsored_reason", "signature"]
+    return [*item.row, "place", "sponsored", "sponsored_reason", "signature", "band_keys"]
 
 
 def _create_stories(
@@ -372,6 +379,23 @@ def _document(
     return document, " ".join(s for s in stems if s)
 
 
+_STORED_BANDS = select(
+    Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys
+).where(Entry.id.in_(bindparam("ids", expanding=True)))
+
+
+def _stored_bands(
+    session: Session, entry_ids: Sequence[int]
+) -> list[tuple[int, datetime, bytes | None]]:
+    """(entry id, band time, band keys) of stored entries, for ``delete_bands``."""
+    return [
+        (entry_id, band_time(published, updated, first_seen), keys)
+        for entry_id, published, updated, first_seen, keys in core(session).execute(
+            _STORED_BANDS, {"ids": list(entry_ids)}
+        )
+    ]
+
+
 def detach_entries(session: Session, entry_ids: list[int]) -> None:
     """Take entries out of their stories before the caller deletes them.
 
@@ -393,5 +417,5 @@ def detach_entries(session: Session, entry_ids: list[int]) -> None:
             update(Entry).where(Entry.id.in_(chunk)).values(story_id=None),
             execution_options={"synchronize_session": "fetch"},
         )
-        delete_bands(session, chunk)
+        delete_bands(session, _stored_bands(session, chunk))
     refresh_stories(session, affected)
