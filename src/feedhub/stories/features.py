@@ -148,9 +148,12 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
     # a lead cut from the start of the text has no term of its own
     text_terms = index_terms(data.content_text)
     in_text = set(text_terms)
+    lead = drop_truncated_tail(data.lead)
     data.search_stems = (
         _joined_new(index_terms(data.title), in_text),
-        _joined_new(index_terms(data.lead), in_text),
+        ""
+        if _starts_with_words(data.content_text, lead)
+        else _joined_new(index_terms(lead), in_text),
         " ".join(text_terms),
         index_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
@@ -159,6 +162,11 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
 
 def _joined_new(terms: list[str], known: set[str]) -> str:
     return " ".join(t for t in terms if t not in known)
+
+
+def _starts_with_words(text: str, start: str) -> bool:
+    """Whether *text* begins with *start*, which ends at a word's end in it."""
+    return text.startswith(start) and (len(text) == len(start) or not text[len(start)].isalnum())
 
 
 def prepare_feed(feed: FeedData, skip: frozenset[str] = frozenset()) -> None:
