@@ -160,7 +160,11 @@ def _days_with_rows(session: Session, sqlite: bool, days: set[int]) -> set[int]:
 
 
 def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if value.tzinfo is None:
+        return value
+    if value.tzinfo is UTC:  # what the models and the parser give: no conversion
+        return value.replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 @functools.cache
