@@ -226,6 +226,33 @@ def test_a_rolled_back_savepoint_never_hides_a_row(db: Database, entry_ids: list
     assert _hits(db, probes, band_filter) == [(1, entry_ids[1], 1)]
 
 
+def test_another_bitmap_finds_every_insert_of_one_transaction(
+    db: Database, entry_ids: list[int]
+) -> None:
+    """One new token per transaction tells other pollers of all its rows."""
+    elsewhere = BandFilter()
+    probes = [(0, 331, *_window(NOW)), (1, 332, *_window(NOW))]
+    assert _hits(db, probes, elsewhere) == []
+    with db.session() as session:
+        session.info[BAND_FILTER] = BandFilter()
+        insert_bands(session, [(331, entry_ids[0], NOW)])
+        insert_bands(session, [(332, entry_ids[1], NOW)])
+    assert _hits(db, probes, elsewhere) == [(0, entry_ids[0], 1), (1, entry_ids[1], 1)]
+
+
+def test_a_token_a_savepoint_took_back_is_written_again(db: Database, entry_ids: list[int]) -> None:
+    elsewhere = BandFilter()
+    probe = [(0, 342, *_window(NOW))]
+    assert _hits(db, probe, elsewhere) == []
+    with db.session() as session:
+        session.info[BAND_FILTER] = BandFilter()
+        with pytest.raises(RuntimeError), session.begin_nested():
+            insert_bands(session, [(341, entry_ids[0], NOW)])
+            raise RuntimeError("the poll failed")
+        insert_bands(session, [(342, entry_ids[1], NOW)])
+    assert _hits(db, probe, elsewhere) == [(0, entry_ids[1], 1)]
+
+
 def test_the_pollers_own_rows_go_into_its_bitmap(db: Database, entry_ids: list[int]) -> None:
     band_filter = BandFilter()
     with db.session() as session:

@@ -25,6 +25,7 @@ import functools
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -340,9 +341,19 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
     A bitmap that was not complete for the stored token is marked behind (it is
     rebuilt before its next use). If the transaction is rolled back, the stored
     token stays the old one and the bitmap, now ahead of it, is rebuilt too.
+    One new token per transaction is enough (other connections see the rows and
+    the token together, at COMMIT), unless a savepoint could take it back.
     """
-    token = new_token()
     band_filter: BandFilter | None = session.info.get(BAND_FILTER)
+    seen = _token_seen(session)
+    if seen is not None and seen.written:
+        if band_filter is not None:
+            if band_filter.token == seen.token:
+                band_filter.add(keys)
+            else:
+                band_filter.token = None
+        return
+    token = new_token()
     if band_filter is not None:
         stored = _stored_token(session)
         if stored is not None and band_filter.token == stored:
@@ -351,7 +362,26 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
         else:
             band_filter.token = None
     core(session).execute(_SQLITE_SET_TOKEN, {"token": token})
-    session.info[_TOKEN_SEEN] = (session.get_transaction(), token)
+    # written in a savepoint, it may be rolled back: the next insert writes again
+    written = not session.in_nested_transaction()
+    session.info[_TOKEN_SEEN] = _TokenSeen(session.get_transaction(), token, written)
+
+
+@dataclass(frozen=True)
+class _TokenSeen:
+    """The ``band_writes`` token a transaction read, or wrote outside any savepoint."""
+
+    transaction: object
+    token: int | None
+    written: bool
+
+
+def _token_seen(session: Session) -> _TokenSeen | None:
+    seen: _TokenSeen | None = session.info.get(_TOKEN_SEEN)
+    transaction = session.get_transaction()
+    if seen is None or transaction is None or seen.transaction is not transaction:
+        return None
+    return seen
 
 
 def _stored_token(session: Session) -> int | None:
@@ -363,10 +393,9 @@ def _stored_token(session: Session) -> int | None:
     the bitmap then holds keys of rows that are not there, which costs probes
     but never hides a row.
     """
-    transaction = session.get_transaction()
-    seen: tuple[object, int | None] | None = session.info.get(_TOKEN_SEEN)
-    if seen is not None and transaction is not None and seen[0] is transaction:
-        return seen[1]
+    seen = _token_seen(session)
+    if seen is not None:
+        return seen.token
     token: int | None = core(session).execute(_SQLITE_TOKEN).scalar()
-    session.info[_TOKEN_SEEN] = (transaction, token)
+    session.info[_TOKEN_SEEN] = _TokenSeen(session.get_transaction(), token, written=False)
     return token
