@@ -272,7 +272,6 @@ class Entry(Base):
         Index("ix_entries_canonical_url", "canonical_url"),
         Index("ix_entries_story", "story_id"),
         Index("ix_entries_first_seen", "first_seen_at"),
-        Index("ix_entries_guid", "source_id", "guid"),
         # a source's entries by time (source page keyset, entry rates, pruning)
         Index("ix_entries_source_seen_id", "source_id", "first_seen_at", "id"),
         # search with a source filter: the source's stories from the index alone
