@@ -50,7 +50,7 @@ from feedhub.stories.categories import ensure_default_categories
 from feedhub.stories.cluster import band_time
 from feedhub.stories.features import encode_signature, prepare_feed, signature_of
 from feedhub.stories.fingerprint import fingerprint
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import index_text
 
 START = datetime(2024, 3, 4, 6, tzinfo=UTC)
 
@@ -499,7 +499,7 @@ def seed(path: Path, count: int, rng: random.Random, before: datetime) -> None:
             for key in fingerprint(title, lead).band_keys:
                 bands.append((key, n + 1, stamp_at, day))
             entries[-1] += (encode_signature(signature_of(title, lead)),)
-            docs.append((n + 1, stem_text(f"{title}\n{lead}\nArchiv {town}")))
+            docs.append((n + 1, index_text(f"{title}\n{lead}\nArchiv {town}")))
         conn.executemany(
             "INSERT INTO stories (id, title, lead, category_reason, sort_at, updated_at, "
             "created_at, entry_count, source_count, sponsored, sponsored_reason, hidden, places, "

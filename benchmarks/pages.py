@@ -32,7 +32,7 @@ from typing import Any
 
 from feedhub.db import Database, upgrade
 from feedhub.stories.search import document_text
-from feedhub.stories.stemming import stem_text
+from feedhub.stories.stemming import index_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("FEEDHUB_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -144,7 +144,7 @@ def build(sizes: Sizes) -> Seed:
         doc = document_text(
             title=title, lead=lead, content_html="", sources=sources, places=place_names
         )
-        fts.append((sid, stem_text(doc), doc))
+        fts.append((sid, index_text(doc), doc))
     return Seed(stories, entries, places, fts)
 
 
