@@ -468,6 +468,10 @@ class Poller:
             # with nothing in the pools, no worker would ever take a waiting feed
             taken = flight.take_back(_small if flight.futures else lambda _: True)
             if taken is not None:
+                if not flight.futures or (self._group is not None and self._group.due):
+                    # a feed of any size, or a group whose time is up: not parsed
+                    # while holding the write lock
+                    self.commit_group(summary, progress)
                 self._parse_here(taken)
                 self._finish(taken, summary, progress)
                 return
