@@ -148,12 +148,11 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
     # a lead cut from the start of the text has no term of its own
     text_terms = index_terms(data.content_text)
     in_text = set(text_terms)
-    lead = drop_truncated_tail(data.lead)
+    # (the word before a lead's "…" may be cut: no part of the test)
+    covered = _starts_with_words(data.content_text, drop_truncated_tail(data.lead))
     data.search_stems = (
         _joined_new(index_terms(data.title), in_text),
-        ""
-        if _starts_with_words(data.content_text, lead)
-        else _joined_new(index_terms(lead), in_text),
+        "" if covered else _joined_new(index_terms(data.lead), in_text),
         " ".join(text_terms),
         index_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
