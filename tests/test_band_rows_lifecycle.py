@@ -11,8 +11,9 @@ from feedhub.db import Database
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.ingest.store import prune, store_feed
 from feedhub.models import Entry, LshBand, Source
-from feedhub.stories.bulk import band_day
+from feedhub.stories.bulk import band_day, insert_bands
 from feedhub.stories.categories import ensure_default_categories
+from feedhub.stories.service import ChangedEntry, attach_batch, delete_entries, detach_entries
 from feedhub.web.admin_source_ops import delete_source
 
 from .schema import downgraded
@@ -138,3 +139,52 @@ def test_rows_of_entries_stored_without_their_keys_are_found_by_day(db: Database
         assert source is not None
         delete_source(s, source)
     assert _band_owners(db) == {}
+
+
+def test_entries_stored_after_the_ids_were_read_leave_no_band_rows(db: Database) -> None:
+    """A poll may store entries of a source while an admin deletes it."""
+    gone = _store(db, "https://kurier.example/feed", [item(1, NOW)])
+    with db.session() as s:
+        seen = list(s.scalars(select(Entry.id).where(Entry.source_id == gone)))
+    _store(db, "https://kurier.example/feed", [item(2, NOW)])  # the poll, meanwhile
+    with db.session() as s:
+        detach_entries(s, seen)
+        assert delete_entries(s, Entry.source_id == gone) == 2
+    assert _band_owners(db) == {}
+
+
+def test_a_changed_entry_deleted_meanwhile_gets_no_band_rows(db: Database) -> None:
+    source_id = _store(db, "https://kurier.example/feed", [item(1, NOW)])
+    (entry_id,) = _entry_ids(db, source_id)
+    with db.session() as s:
+        delete_entries(s, Entry.id == entry_id)
+    with db.session() as s:
+        source = s.get(Source, source_id)
+        assert source is not None
+        data = item(1, NOW, lead="Koblenz. Ein anderer Text")
+        changed = ChangedEntry(entry_id, None, NOW, {"lead": data.lead}, data)
+        attach_batch(s, source, NOW + timedelta(hours=1), [], [changed])
+    assert _band_owners(db) == {}
+
+
+def test_retention_clears_band_rows_no_probe_reaches(db: Database) -> None:
+    """Rows an entry could not take along go once their days are past retention."""
+    with db.session() as s:
+        source = Source(url="https://kurier.example/feed", title="Kurier")
+        s.add(source)
+        s.flush()
+        entry = Entry(source_id=source.id, identity="guid:x", title="x")
+        s.add(entry)
+        s.flush()
+        cutoff = NOW - timedelta(days=180)
+        insert_bands(
+            s,
+            [
+                (1, entry.id, cutoff - timedelta(days=4)),  # before every window
+                (2, entry.id, cutoff - timedelta(days=2)),  # a window may still reach it
+            ],
+        )
+    with db.session() as s:
+        prune(s, NOW, retention_days=180)
+        keys = set(s.scalars(select(LshBand.band_key)))
+    assert keys == {2}

@@ -23,7 +23,15 @@ from feedhub.db import core
 from feedhub.ingest import identify
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.models import Entry, Fetch, Source, Star, Tombstone, stored_content
-from feedhub.stories.service import ChangedEntry, NewEntry, attach_batch, detach_entries
+from feedhub.stories.bulk import delete_bands_before
+from feedhub.stories.cluster import WINDOW
+from feedhub.stories.service import (
+    ChangedEntry,
+    NewEntry,
+    attach_batch,
+    delete_entries,
+    detach_entries,
+)
 
 # an entry dated this far in the future is taken as first seen now
 MAX_FUTURE = timedelta(days=2)
@@ -264,6 +272,9 @@ def prune(session: Session, now: datetime, retention_days: int, limit: int = 200
     bring it back. Fetch log rows older than the retention age go too.
     """
     cutoff = now - timedelta(days=retention_days)
+    # an entry older than the cutoff is not stored, so no probe window starts
+    # before cutoff - WINDOW
+    delete_bands_before(session, cutoff - WINDOW)
     starred = select(Star.story_id)
     rows = session.execute(
         select(Entry.id, Entry.source_id, Entry.identity)
@@ -278,6 +289,6 @@ def prune(session: Session, now: datetime, retention_days: int, limit: int = 200
     for r in rows:
         session.add(Tombstone(source_id=r.source_id, identity=r.identity, pruned_at=now))
     detach_entries(session, ids)
-    session.execute(delete(Entry).where(Entry.id.in_(ids)))
+    delete_entries(session, Entry.id.in_(ids))
     session.execute(delete(Fetch).where(Fetch.started_at < cutoff))
     return len(ids)

@@ -286,6 +286,18 @@ def unpack_band_keys(blob: bytes) -> tuple[int, ...]:
     return struct.unpack(f">{len(blob) // 8}q", blob)
 
 
+_DELETE_DAYS_BEFORE = delete(LshBand).where(LshBand.day < bindparam("day"))
+
+
+def delete_bands_before(session: Session, at: datetime) -> None:
+    """Delete the band rows of the days before *at*'s: rows no probe reaches any more.
+
+    Entries leave with their rows; this catches rows an entry could not take
+    along (one deleted by a statement that never looked at its keys).
+    """
+    core(session).execute(_DELETE_DAYS_BEFORE, {"day": band_day(at)})
+
+
 def delete_bands(session: Session, entries: Sequence[tuple[int, datetime, bytes | None]]) -> None:
     """Delete the band rows of entries, given as (entry id, band time, ``Entry.band_keys``).
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from feedhub.db import core
@@ -149,10 +149,15 @@ def attach_batch(
     batch: list[Pending] = []
     batch_items: list[tuple[_Prepared, NewEntry | ChangedEntry]] = []
 
+    # (locked on PostgreSQL: an entry that retention or an admin deletes meanwhile
+    # is left alone, rather than given band rows for an id that is gone)
+    stored = _stored_bands(session, [c.entry_id for c in changed], lock=True) if changed else []
+    present = {entry_id for entry_id, _at, _keys in stored}
+    changed = [c for c in changed if c.entry_id in present]
+    delete_bands(session, stored)  # before the rows forget their keys
     if changed:
         prepared_changed = [_prepare(source, c.data, context) for c in changed]
         ids = [c.entry_id for c in changed]
-        delete_bands(session, _stored_bands(session, ids))  # before the row forgets them
         session.connection().execute(
             update(ENTRIES)
             .where(ENTRIES.c.id == bindparam("b_id"))
@@ -384,16 +389,46 @@ _STORED_BANDS = select(
 ).where(Entry.id.in_(bindparam("ids", expanding=True)))
 
 
+_STORED_BANDS_LOCKED = _STORED_BANDS.with_for_update()
+
+
 def _stored_bands(
-    session: Session, entry_ids: Sequence[int]
+    session: Session, entry_ids: Sequence[int], *, lock: bool = False
 ) -> list[tuple[int, datetime, bytes | None]]:
-    """(entry id, band time, band keys) of stored entries, for ``delete_bands``."""
+    """(entry id, band time, band keys) of stored entries, for ``delete_bands``.
+
+    With *lock*, PostgreSQL locks the rows until the transaction ends (SQLite's
+    writer holds the whole database already).
+    """
+    if not entry_ids:
+        return []
+    statement = _STORED_BANDS_LOCKED if lock else _STORED_BANDS
     return [
         (entry_id, band_time(published, updated, first_seen), keys)
         for entry_id, published, updated, first_seen, keys in core(session).execute(
-            _STORED_BANDS, {"ids": list(entry_ids)}
+            statement, {"ids": list(entry_ids)}
         )
     ]
+
+
+def delete_entries(session: Session, condition: ColumnElement[bool]) -> int:
+    """Delete the entries matching *condition* with their band rows; how many went.
+
+    The band rows go by what the DELETE returns: entries a poll stored after the
+    caller looked (and so never detached) leave none behind.
+    """
+    gone = session.execute(
+        delete(Entry)
+        .where(condition)
+        .returning(
+            Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys
+        ),
+    ).all()
+    delete_bands(
+        session,
+        [(row[0], band_time(row[1], row[2], row[3]), row[4]) for row in gone],
+    )
+    return len(gone)
 
 
 def detach_entries(session: Session, entry_ids: list[int]) -> None:
@@ -417,5 +452,4 @@ def detach_entries(session: Session, entry_ids: list[int]) -> None:
             update(Entry).where(Entry.id.in_(chunk)).values(story_id=None),
             execution_options={"synchronize_session": "fetch"},
         )
-        delete_bands(session, _stored_bands(session, chunk))
     refresh_stories(session, affected)

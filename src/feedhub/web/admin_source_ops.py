@@ -15,11 +15,11 @@ one source" and means nothing without it.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedhub.models import Entry, Source, SourceEvent, utcnow
-from feedhub.stories.service import detach_entries
+from feedhub.stories.service import delete_entries, detach_entries
 
 
 def set_enabled(session: Session, source: Source, enabled: bool, detail: str) -> bool:
@@ -46,7 +46,7 @@ def delete_source(session: Session, source: Source) -> int:
     # Stories let go of these entries first: emptied ones are deleted, the others
     # get a new representative, counts and search document.
     detach_entries(session, entry_ids)
-    session.execute(delete(Entry).where(Entry.source_id == source.id))
+    delete_entries(session, Entry.source_id == source.id)
     session.delete(source)
     session.flush()
     return len(entry_ids)
