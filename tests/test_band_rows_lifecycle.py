@@ -105,14 +105,14 @@ def test_a_changed_entry_keeps_only_its_new_band_rows(db: Database) -> None:
 def test_the_upgrade_keeps_band_rows_and_the_downgrade_drops_orphans(db: Database) -> None:
     source = _store(db, "https://kurier.example/feed", ITEMS)
     rows = _band_owners(db)
-    with downgraded(db, "0015_fts_without_positions"):  # back under the foreign key
+    with downgraded(db, "0014_story_representative_fk"):  # back under the foreign key
         assert _band_owners(db) == rows
     assert _band_owners(db) == rows
     with db.engine.begin() as conn:  # a row that points nowhere, which 0016 allows
         conn.execute(
             text("INSERT INTO lsh_bands (day, band_key, at, entry_id) VALUES (1, 1, 1, 99999)")
         )
-    with downgraded(db, "0015_fts_without_positions"):
+    with downgraded(db, "0014_story_representative_fk"):
         assert _band_owners(db) == rows  # the orphan could not stay under the key
     assert _entry_ids(db, source) == set(rows)
 

@@ -22,7 +22,6 @@ from feedhub.stories.categories import ensure_default_categories
 from feedhub.stories.search import highlight_terms, search_stories
 
 from .reader_seed import Seeder
-from .schema import downgraded
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -425,34 +424,6 @@ def test_search_statements_use_indexes(
                 rows = conn.exec_driver_sql("EXPLAIN " + statement, params).all()
                 plan = "\n".join(str(r[0]) for r in rows)
                 assert "Seq Scan" not in plan, plan
-
-
-def test_documents_survive_the_index_rebuild(db: Database) -> None:
-    """Migration 0015 rebuilds SQLite's index without positions; stories stay found."""
-    with db.session() as s:
-        ensure_default_categories(s, "Weitere Artikel")
-        source = Source(url="https://kurier.example/feed", title="Rhein-Kurier")
-        s.add(source)
-        s.flush()
-        lead = "Neuwied. Die Stadt baut eine Brücke."
-        store_feed(s, source, FeedData(entries=[item(1, "Neue Brücke", lead)]), NOW)
-    with downgraded(db, "0014_story_representative_fk"):
-        if db.dialect == "sqlite":
-            with db.engine.connect() as conn:
-                sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'story_fts'")
-                assert "detail" not in sql.scalar_one()
-    with db.session() as s:
-        story_id = s.scalars(select(Entry.story_id)).one()
-        assert search_stories(s, "Brücken") == [story_id]
-        if db.dialect == "sqlite":
-            sql = s.connection().exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'story_fts'"
-            )
-            assert "detail = none" in sql.scalar_one()
-            s.execute(delete(Entry))
-            s.execute(delete(Story))  # the cleanup trigger empties the index with it
-            count = s.connection().exec_driver_sql("SELECT count(*) FROM story_fts")
-            assert count.scalar_one() == 0
 
 
 def test_a_new_story_on_a_deleted_storys_id_is_found_by_its_own_words(db: Database) -> None:

@@ -12,14 +12,14 @@ stored before have none, and are found by their day, the key's first column.
 The SQLite table is rebuilt in key order (SQLite cannot drop a foreign key).
 
 Revision ID: 0016_band_rows_without_entry_key
-Revises: 0015_fts_without_positions
+Revises: 0014_story_representative_fk
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_band_rows_without_entry_key"
-down_revision = "0015_fts_without_positions"
+down_revision = "0014_story_representative_fk"
 branch_labels = None
 depends_on = None
 
