@@ -151,7 +151,7 @@ def attach_batch(
 
     # (locked on PostgreSQL: an entry that retention or an admin deletes meanwhile
     # is left alone, rather than given band rows for an id that is gone)
-    stored = _stored_bands(session, [c.entry_id for c in changed], lock=True) if changed else []
+    stored = _stored_bands(session, [c.entry_id for c in changed])
     present = {entry_id for entry_id, _at, _keys in stored}
     changed = [c for c in changed if c.entry_id in present]
     delete_bands(session, stored)  # before the rows forget their keys
@@ -384,29 +384,25 @@ def _document(
     return document, " ".join(s for s in stems if s)
 
 
-_STORED_BANDS = select(
-    Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys
-).where(Entry.id.in_(bindparam("ids", expanding=True)))
-
-
-_STORED_BANDS_LOCKED = _STORED_BANDS.with_for_update()
+# locked on PostgreSQL until the transaction ends (SQLite's writer holds the whole
+# database already)
+_STORED_BANDS = (
+    select(Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys)
+    .where(Entry.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
 
 
 def _stored_bands(
-    session: Session, entry_ids: Sequence[int], *, lock: bool = False
+    session: Session, entry_ids: Sequence[int]
 ) -> list[tuple[int, datetime, bytes | None]]:
-    """(entry id, band time, band keys) of stored entries, for ``delete_bands``.
-
-    With *lock*, PostgreSQL locks the rows until the transaction ends (SQLite's
-    writer holds the whole database already).
-    """
+    """(entry id, band time, band keys) of stored entries, for ``delete_bands``."""
     if not entry_ids:
         return []
-    statement = _STORED_BANDS_LOCKED if lock else _STORED_BANDS
     return [
         (entry_id, band_time(published, updated, first_seen), keys)
         for entry_id, published, updated, first_seen, keys in core(session).execute(
-            statement, {"ids": list(entry_ids)}
+            _STORED_BANDS, {"ids": list(entry_ids)}
         )
     ]
 
