@@ -468,12 +468,10 @@ class Poller:
             # with nothing in the pools, no worker would ever take a waiting feed
             taken = flight.take_back(_small if flight.futures else lambda _: True)
             if taken is not None:
-                if not flight.futures or (self._group is not None and self._group.due):
-                    # a feed of any size, or a group whose time is up: not parsed
-                    # while holding the write lock
-                    self.commit_group(summary, progress)
-                self._parse_here(taken)
-                self._finish(taken, summary, progress)
+                # a feed of any size, or a group whose time is up: not parsed while
+                # holding the write lock
+                due = self._group is not None and self._group.due
+                self._store_here(taken, summary, progress, commit_first=due or not flight.futures)
                 return
             left = self._group.time_left() if self._group is not None else None
             if left:
@@ -494,8 +492,8 @@ class Poller:
                             continue
                         if self._submit_parse(flight, outcome):
                             continue
-                    self.commit_group(summary, progress)  # not parse holding the write lock
-                    self._parse_here(outcome)
+                    self._store_here(outcome, summary, progress)
+                    continue
                 self._finish(outcome, summary, progress)
             else:
                 assert isinstance(item, Outcome)
@@ -510,12 +508,25 @@ class Poller:
         """Hand waiting feeds to the parse pool while it has room."""
         while (outcome := flight.next_for_pool()) is not None:
             if not self._submit_parse(flight, outcome):  # no pool would start
-                self.commit_group(summary, progress)
-                self._parse_here(outcome)
-                self._finish(outcome, summary, progress)
+                self._store_here(outcome, summary, progress)
+
+    def _store_here(
+        self,
+        outcome: Outcome,
+        summary: PollSummary,
+        progress: Progress | None,
+        *,
+        commit_first: bool = True,
+    ) -> None:
+        """Parse in the storing thread (no pool, or a feed taken back from its queue),
+        then store; the open group is committed first, so that parsing does not hold
+        the write lock, unless *commit_first* is off."""
+        if commit_first:
+            self.commit_group(summary, progress)
+        self._parse_here(outcome)
+        self._finish(outcome, summary, progress)
 
     def _parse_here(self, outcome: Outcome) -> None:
-        """Parse in the storing thread (no pool, or a feed taken back from its queue)."""
         outcome.feed, outcome.parse_seconds = parse_feed(*_parse_args(outcome))
         self.parsed_here += 1
 

@@ -13,7 +13,7 @@ commits: the caller owns the transaction.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -384,27 +384,40 @@ def _document(
     return document, " ".join(s for s in stems if s)
 
 
+# what an entry's band rows are found by (``delete_bands``)
+_BAND_COLUMNS = (
+    Entry.id,
+    Entry.published_at,
+    Entry.updated_at,
+    Entry.first_seen_at,
+    Entry.band_keys,
+)
 # locked on PostgreSQL until the transaction ends (SQLite's writer holds the whole
 # database already)
 _STORED_BANDS = (
-    select(Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys)
-    .where(Entry.id.in_(bindparam("ids", expanding=True)))
-    .with_for_update()
+    select(*_BAND_COLUMNS).where(Entry.id.in_(bindparam("ids", expanding=True))).with_for_update()
 )
+
+
+_BandRow = tuple[int, datetime | None, datetime | None, datetime, bytes | None]
+
+
+def _band_entries(rows: Iterable[_BandRow]) -> list[tuple[int, datetime, bytes | None]]:
+    """(entry id, band time, band keys) of rows of ``_BAND_COLUMNS``."""
+    return [
+        (entry_id, band_time(published, updated, first_seen), keys)
+        for entry_id, published, updated, first_seen, keys in rows
+    ]
 
 
 def _stored_bands(
     session: Session, entry_ids: Sequence[int]
 ) -> list[tuple[int, datetime, bytes | None]]:
-    """(entry id, band time, band keys) of stored entries, for ``delete_bands``."""
+    """``_band_entries`` of stored entries, for ``delete_bands``."""
     if not entry_ids:
         return []
-    return [
-        (entry_id, band_time(published, updated, first_seen), keys)
-        for entry_id, published, updated, first_seen, keys in core(session).execute(
-            _STORED_BANDS, {"ids": list(entry_ids)}
-        )
-    ]
+    rows = core(session).execute(_STORED_BANDS, {"ids": list(entry_ids)})
+    return _band_entries(cast(Iterable[_BandRow], rows))
 
 
 def delete_entries(session: Session, condition: ColumnElement[bool]) -> int:
@@ -413,17 +426,8 @@ def delete_entries(session: Session, condition: ColumnElement[bool]) -> int:
     The band rows go by what the DELETE returns: entries a poll stored after the
     caller looked (and so never detached) leave none behind.
     """
-    gone = session.execute(
-        delete(Entry)
-        .where(condition)
-        .returning(
-            Entry.id, Entry.published_at, Entry.updated_at, Entry.first_seen_at, Entry.band_keys
-        ),
-    ).all()
-    delete_bands(
-        session,
-        [(row[0], band_time(row[1], row[2], row[3]), row[4]) for row in gone],
-    )
+    gone = session.execute(delete(Entry).where(condition).returning(*_BAND_COLUMNS)).all()
+    delete_bands(session, _band_entries(cast(Iterable[_BandRow], gone)))
     return len(gone)
 
 

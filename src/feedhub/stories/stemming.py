@@ -84,9 +84,9 @@ def index_terms(text: str) -> list[str]:
     """The distinct stems of *text*, first seen first: what a search document holds.
 
     Search asks whether a document has a word (or a word starting with a
-    prefix), never where or how often (the FTS5 index keeps no positions, and
-    PostgreSQL's queries use no phrases): one of each is enough, and a longer
-    text repeats many of its words.
+    prefix), never where or how often (no phrase queries, no ranking by term
+    frequency): one of each is enough, and a longer text repeats many of its
+    words.
     """
     return list(dict.fromkeys(_stems(list(dict.fromkeys(_words(text))))))
 
