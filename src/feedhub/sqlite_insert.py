@@ -9,33 +9,29 @@ once per table, column list and row count, the bind processors are looked up
 once, and values whose type has none are passed as they are. Column defaults
 that live in Python (``default=utcnow``, ``default=list``) are applied as
 SQLAlchemy would; server-side defaults and the integer primary key are left to
-SQLite. Statements still go through the session's connection
-(``exec_driver_sql``): errors arrive as SQLAlchemy's exceptions and pending ORM
-changes are flushed first.
+SQLite. Statements run on the session's driver connection
+(:func:`feedhub.sqlite_exec.driver_execute`): pending ORM changes are flushed
+first and errors arrive as SQLAlchemy's exceptions.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from feedhub.db import core, session_is_sqlite
-from feedhub.models import UTCDateTime
+from feedhub.sqlite_exec import Processor, bind_processor, driver_execute
 
 # SQLite allows 32,766 bound values in a statement since 3.32; stay well below
 MAX_VALUES = 8000
 MAX_ROWS = 500
-
-Processor = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -65,37 +61,12 @@ def _plan(table: Table, names: tuple[str, ...], returning: str | None, dialect: 
     head = f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c.name}"' for c in columns) + ") VALUES "
     return _Plan(
         names=names,
-        processors=tuple(_processor(table.c[n].type, dialect) for n in names),
-        defaults=tuple((_processor(c.type, dialect), c.default) for c in defaulted),
+        processors=tuple(bind_processor(table.c[n].type, dialect) for n in names),
+        defaults=tuple((bind_processor(c.type, dialect), c.default) for c in defaulted),
         head=head,
         values="(" + ", ".join("?" * len(columns)) + ")",
         tail=f' RETURNING "{returning}"' if returning else "",
     )
-
-
-def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
-    """The bind processor SQLAlchemy itself would use: the dialect's own type's
-    (SQLite's DATETIME writes "YYYY-MM-DD HH:MM:SS.ffffff"; the generic
-    DateTime would leave the driver's adapter to drop zero microseconds).
-    Times get an equivalent in C: SQLAlchemy's formats a dict per value."""
-    if isinstance(type_, UTCDateTime):
-        return _utc_text
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
-def _utc_text(value: datetime | None) -> str | None:
-    """What UTCDateTime and SQLite's DATETIME write for *value*: naive UTC text."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.tzinfo is UTC:
-        return _cached_utc_text(value)
-    # other zones are not cached: two times a fold apart compare (and hash) equal
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-@functools.lru_cache(maxsize=4096)  # a poll's rows repeat a few times (its "now")
-def _cached_utc_text(value: datetime) -> str:
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _default_values(plan: _Plan) -> list[Any]:
@@ -121,9 +92,9 @@ def insert_rows(
     """
     if not rows:
         return []
-    connection = core(session)
+    dialect = session.get_bind().dialect
     names = tuple(rows[0])
-    plan = _plan(table, names, returning, connection.dialect)
+    plan = _plan(table, names, returning, dialect)
     defaults = _default_values(plan)
     width = len(names) + len(defaults)
     per_statement = max(1, min(MAX_ROWS, MAX_VALUES // width))
@@ -146,7 +117,7 @@ def insert_rows(
             params.extend(values)
             params.extend(defaults)
         sql = plan.head + ", ".join([plan.values] * len(chunk)) + plan.tail
-        result = connection.exec_driver_sql(sql, tuple(params))
+        result = driver_execute(session, sql, params, dialect)
         if returning:
             out.extend(r[0] for r in result)
     return out

@@ -43,6 +43,7 @@ from sqlalchemy import Table, bindparam, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from feedhub import sqlite_exec
 from feedhub.config import Settings
 from feedhub.db import Database
 from feedhub.gc_tuning import relaxed_gc
@@ -91,7 +92,7 @@ def _write_source(s: Session, src: Source) -> None:
     params = {"v_" + name: getattr(src, name) for name in names}
     s.expunge(src)
     if names:
-        s.connection().execute(source_update(names), {"b_id": source_id, **params})
+        sqlite_exec.execute(s, source_update(names), {"b_id": source_id, **params})
 
 
 class PollerBusy(RuntimeError):

@@ -19,7 +19,7 @@ from sqlalchemy import Table, Update, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from feedhub.db import core
+from feedhub import sqlite_exec
 from feedhub.ingest import identify
 from feedhub.ingest.records import EntryData, FeedData
 from feedhub.models import Entry, Fetch, Source, Star, Tombstone, stored_content
@@ -218,7 +218,8 @@ def _adopt_feed_details(session: Session, source: Source, feed: FeedData) -> Non
         values["site_url"] = feed.site_url[:2048]
     if not values:
         return
-    core(session).execute(
+    sqlite_exec.execute(
+        session,
         source_update(tuple(values)),
         {"b_id": source.id, **{"v_" + name: value for name, value in values.items()}},
     )
@@ -237,9 +238,9 @@ def _guids_look_unstable(
     if len(unknown) < identify.MIN_EVIDENCE:
         return False
     urls = sorted({e.canonical_url for e in unknown if e.canonical_url})[:CHUNK]
-    known_urls = {
-        url: True for url in core(session).scalars(_KNOWN_URLS, {"source": source_id, "urls": urls})
-    }
+    known_urls = dict.fromkeys(
+        sqlite_exec.scalars(session, _KNOWN_URLS, {"source": source_id, "urls": urls}), True
+    )
     return identify.guids_look_unstable(entries, existing, known_urls)
 
 
@@ -247,11 +248,10 @@ def _load(session: Session, source_id: int, identities: set[str]) -> dict[str, _
     found: dict[str, _Stored] = {}
     keys = sorted(identities)
     for i in range(0, len(keys), CHUNK):
-        rows = core(session).execute(_LOAD, {"source": source_id, "keys": keys[i : i + CHUNK]})
-        for row in rows:
-            found[row.identity] = _Stored(
-                row.id, row.identity, row.content_hash, row.story_id, row.first_seen_at
-            )
+        params = {"source": source_id, "keys": keys[i : i + CHUNK]}
+        for row in sqlite_exec.rows(session, _LOAD, params):
+            stored = _Stored(*row)
+            found[stored.identity] = stored
     return found
 
 
@@ -259,9 +259,8 @@ def _tombstones(session: Session, source_id: int, identities: set[str]) -> set[s
     found: set[str] = set()
     keys = sorted(identities)
     for i in range(0, len(keys), CHUNK):
-        found.update(
-            core(session).scalars(_TOMBSTONES, {"source": source_id, "keys": keys[i : i + CHUNK]})
-        )
+        params = {"source": source_id, "keys": keys[i : i + CHUNK]}
+        found.update(sqlite_exec.scalars(session, _TOMBSTONES, params))
     return found
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import Table, TextClause, bindparam, delete, insert, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from feedhub import sqlite_exec
 from feedhub.db import core, session_is_sqlite
 from feedhub.models import LshBand
 from feedhub.sqlite_insert import insert_rows
@@ -154,9 +155,9 @@ def _days_with_rows(session: Session, sqlite: bool, days: set[int]) -> set[int]:
     rows committed after the probe statement began always were.)
     """
     if sqlite:
-        rows = core(session).execute(_SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
+        rows = sqlite_exec.rows(session, _SQLITE_DAYS_WITH_ROWS, {"days": json.dumps(sorted(days))})
     else:
-        rows = core(session).execute(_PG_DAYS_WITH_ROWS, {"days": sorted(days)})
+        rows = sqlite_exec.rows(session, _PG_DAYS_WITH_ROWS, {"days": sorted(days)})
     return {int(day) for (day,) in rows}
 
 
@@ -253,7 +254,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
             + ",".join(f"[{i},{key}{tail}" for i, key, lo, hi in probes for tail in tails[(lo, hi)])
             + "]"
         )
-        result = core(session).execute(statement, {"probes": payload, "best": best})
+        result = sqlite_exec.rows(session, statement, {"probes": payload, "best": best})
     else:
         seeks = [(i, k, lo, hi, g) for i, k, lo, hi in probes for g in padded[(lo, hi)]]
         params: dict[str, object] = {
@@ -265,7 +266,7 @@ def band_hits(session: Session, probes: Sequence[Probe], best: int) -> list[tupl
         }
         for n in range(width):
             params[f"d{n}"] = [s[4][n] for s in seeks]
-        result = core(session).execute(statement, params)
+        result = sqlite_exec.rows(session, statement, params)
     return [(int(i), int(entry_id), int(hits)) for i, entry_id, hits in result]
 
 
@@ -373,7 +374,7 @@ def _note_band_write(session: Session, keys: Sequence[int]) -> None:
             band_filter.token = token
         else:
             band_filter.token = None
-    core(session).execute(_SQLITE_SET_TOKEN, {"token": token})
+    sqlite_exec.execute(session, _SQLITE_SET_TOKEN, {"token": token})
     # written in a savepoint, it may be rolled back: the next insert writes again
     written = not session.in_nested_transaction()
     session.info[_TOKEN_SEEN] = _TokenSeen(session.get_transaction(), token, written)
@@ -408,6 +409,6 @@ def _stored_token(session: Session) -> int | None:
     seen = _token_seen(session)
     if seen is not None:
         return seen.token
-    token: int | None = core(session).execute(_SQLITE_TOKEN).scalar()
+    token: int | None = next(iter(sqlite_exec.scalars(session, _SQLITE_TOKEN)), None)
     session.info[_TOKEN_SEEN] = _TokenSeen(session.get_transaction(), token, written=False)
     return token

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from feedhub.db import core
+from feedhub import sqlite_exec
 from feedhub.models import Entry
 from feedhub.stories.bulk import Probe, band_hits
 from feedhub.stories.features import Signature, decode_shingles, decode_signature, signature_of
@@ -191,10 +191,10 @@ def _url_matches(session: Session, source_id: int, urls: set[str]) -> dict[str, 
     keys = sorted(urls)
     for start in range(0, len(keys), _CHUNK):
         params = {"source": source_id, "urls": keys[start : start + _CHUNK]}
-        for row in core(session).execute(_URL_MATCHES, params):
-            found[row.canonical_url] = _UrlMatch(
-                row.id, row.story_id, row.other_source == 0 and bool(row.story_pinned)
-            )
+        for entry_id, story_id, url, other_source, pinned, _rank in sqlite_exec.rows(
+            session, _URL_MATCHES, params
+        ):
+            found[url] = _UrlMatch(entry_id, story_id, other_source == 0 and bool(pinned))
     return found
 
 
@@ -271,16 +271,26 @@ def _load_candidates(session: Session, ids: set[int]) -> dict[int, _Candidate]:
     found: dict[int, _Candidate] = {}
     keys = sorted(ids)
     for start in range(0, len(keys), _CHUNK):
-        for row in core(session).execute(_CANDIDATES, {"ids": keys[start : start + _CHUNK]}):
-            found[row.id] = _Candidate(
-                row.id,
-                row.story_id,
-                row.source_id,
-                row.place,
-                bool(row.sponsored),
-                row.signature or b"",
-                row.title,
-                row.lead,
+        params = {"ids": keys[start : start + _CHUNK]}
+        for (
+            entry_id,
+            story_id,
+            source_id,
+            place,
+            sponsored,
+            signature,
+            title,
+            lead,
+        ) in sqlite_exec.rows(session, _CANDIDATES, params):
+            found[entry_id] = _Candidate(
+                entry_id,
+                story_id,
+                source_id,
+                place,
+                bool(sponsored),
+                signature or b"",
+                title,
+                lead,
             )
     return found
 
@@ -319,8 +329,8 @@ def _story_sources(session: Session, story_ids: set[int]) -> dict[int, set[int]]
     found: dict[int, set[int]] = defaultdict(set)
     keys = sorted(story_ids)
     for start in range(0, len(keys), _CHUNK):
-        for story_id, source_id in core(session).execute(
-            _STORY_SOURCES, {"ids": keys[start : start + _CHUNK]}
+        for story_id, source_id in sqlite_exec.rows(
+            session, _STORY_SOURCES, {"ids": keys[start : start + _CHUNK]}
         ):
             if story_id is not None:
                 found[story_id].add(source_id)

@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from feedhub import sqlite_exec
 from feedhub.db import core
 from feedhub.ingest.records import EntryData
 from feedhub.models import Entry, Source, Story, StoryMerge
@@ -353,7 +354,7 @@ def _finish_new_stories(
     """
     if not single:
         return
-    core(session).execute(_SET_REPRESENTATIVE, {"ids": [founded[i] for i in single]})
+    sqlite_exec.execute(session, _SET_REPRESENTATIVE, {"ids": [founded[i] for i in single]})
     source_title = source.display_title
     source_stem = index_text(source_title)
     places: dict[int, tuple[list[str], datetime]] = {}
