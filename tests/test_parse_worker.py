@@ -34,3 +34,16 @@ def test_a_worker_of_the_console_script_loads_no_web_or_database_code(tmp_path: 
         [sys.executable, str(path)], capture_output=True, text=True, check=True, timeout=180
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_result_pipe_holds_a_parsed_feed_without_a_reader() -> None:
+    """A 40-entry feed parses to ~130 KB: a default 64 KiB pipe made the worker wait
+    for the storing process's manager thread to read (BENCHMARKS.md)."""
+    import fcntl
+
+    from feedhub.ingest.parse_worker import RESULT_PIPE_BYTES, new_pool
+
+    with new_pool(1) as pool:
+        reader = pool._result_queue._reader  # type: ignore[attr-defined]
+        size = fcntl.fcntl(reader.fileno(), getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    assert size >= RESULT_PIPE_BYTES

@@ -9,6 +9,7 @@ parsing never uses.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import multiprocessing
 import os
 import time
@@ -20,6 +21,9 @@ from feedhub.ingest.records import FeedData
 from feedhub.stories.features import prepare_feed
 
 PARSE_NICENESS = 5
+# bytes the pipe of parse results holds (Linux; the default is 64 KiB)
+RESULT_PIPE_BYTES = 1024 * 1024
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 def lower_priority() -> None:
@@ -57,8 +61,27 @@ def new_pool(processes: int) -> ProcessPoolExecutor:
     A spawned worker imports its parent's main module again: the console script
     and ``python -m feedhub`` keep that light (see ``feedhub.__main__``).
     """
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=start_worker,
     )
+    _widen_result_pipe(pool)
+    return pool
+
+
+def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
+    """Let a worker write a whole parsed feed without waiting for the poller to read.
+
+    A 40-entry feed's result is about 130 KB, twice what a pipe holds by default.
+    The worker then blocked until the pool's manager thread, a thread of the
+    storing process that must win the GIL from the storing thread, had read the
+    first part: 1.2-1.4 s of a cold poll of 500 feeds, against 0.6-0.7 s with a
+    1 MiB pipe (the rest is pickling). Where the pipe cannot be widened (not
+    Linux, a lower ``/proc/sys/fs/pipe-max-size``) it stays as it is.
+    """
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    if reader is None:
+        return
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fcntl.fcntl(reader.fileno(), _F_SETPIPE_SZ, RESULT_PIPE_BYTES)
