@@ -121,3 +121,31 @@ def test_the_search_document_holds_each_term_once(lead: str, text: str, lead_ter
     assert text_part == index_text(data.content_text)
     assert lead_part == lead_terms
     assert title == "rat tagt in"  # "koblenz" is in the text
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "text"),
+    [
+        # the lead's tokens serve as the text's first words only where they are them
+        ("Rat tagt", "Neuwied. Der Rat tagt", "Neuwied. Der Rat tagt heute im Saal"),
+        ("Rat 2026", "Koblenz. Am 12.11.2026 tagt", "Koblenz. Am 12.11.2026 tagt der Rat"),
+        ("ℌallo Welt", "ℌallo Welt sagt", "ℌallo Welt sagt der Rat"),  # NFKD gives "H"
+        ("Titel", "Neuwied™ und", "Neuwied™ und mehr"),  # ™ folds to letters
+        ("Titel", "Neuwied. Straße", "Neuwied. Straßenbau beginnt"),  # no whitespace cut
+        ("Titel", "Neuwied. Straße", "Neuwied. Straße\u0301 weiter"),  # a mark after it
+        ("Ärger über Öl", "Ärger über Öl", "Ärger über Öl\tund Gas"),
+        ("Ἀθῆναι", "Ἀθῆναι heute", "Ἀθῆναι heute und morgen"),
+    ],
+)
+def test_search_stems_equal_those_of_each_text_by_itself(title: str, lead: str, text: str) -> None:
+    data = entry(0, title, lead)
+    data.content_text = text
+    prepare_entry(data)
+    title_part, lead_part, text_part, _place = data.search_stems
+    assert text_part == index_text(text)
+    in_text = set(text_part.split())
+    assert title_part == " ".join(t for t in index_text(title).split() if t not in in_text)
+    # a lead the text begins with (ending at a word's end in it) adds no terms
+    starts = text.startswith(lead) and not text[len(lead)].isalnum()
+    own = " ".join(t for t in index_text(lead).split() if t not in in_text)
+    assert lead_part == ("" if starts else own)

@@ -29,8 +29,8 @@ from feedhub.stories.fingerprint import (
 from feedhub.stories.guard import GuardTokens, guard_tokens, guard_tokens_of
 from feedhub.stories.places import extract_dateline, split_places
 from feedhub.stories.sponsored import detect_sponsored
-from feedhub.stories.stemming import index_terms, index_text
-from feedhub.stories.text import content_of, drop_truncated_tail, tokens
+from feedhub.stories.stemming import index_terms, index_text, terms_of, words
+from feedhub.stories.text import content_of, drop_truncated_tail, tokens_of
 
 SIGNATURE_VERSION = 1
 _SEP = "\x1f"
@@ -100,17 +100,22 @@ class _Text(NamedTuple):
     """The tokens and shingles of an entry's title and lead."""
 
     title_tokens: list[str]
+    lead: str  # without a truncated tail
     lead_tokens: list[str]
     title_content: list[str]
     shingles: frozenset[int]
+    # whether the tokens are also stemming's words (see ``tokens_of``)
+    title_plain: bool
+    lead_plain: bool
 
 
 def _text_of(data: EntryData) -> _Text:
-    title_tokens = tokens(data.title)
-    lead_tokens = tokens(drop_truncated_tail(data.lead))
+    title_tokens, title_plain = tokens_of(data.title)
+    lead = drop_truncated_tail(data.lead)
+    lead_tokens, lead_plain = tokens_of(lead)
     title_content = content_of(title_tokens)
     shingles = shingles_of(title_content, content_of(lead_tokens))
-    return _Text(title_tokens, lead_tokens, title_content, shingles)
+    return _Text(title_tokens, lead, lead_tokens, title_content, shingles, title_plain, lead_plain)
 
 
 def prepare_entry(data: EntryData) -> None:
@@ -143,20 +148,32 @@ def _derive(data: EntryData, text: _Text, sig: tuple[int, ...]) -> None:
         or ""
     )
     # normalizing sets it; entries built by hand (tests, scripts) may not have it
-    data.content_text = data.content_text or html_to_text(data.content or data.summary)
+    content_text = data.content_text = data.content_text or html_to_text(
+        data.content or data.summary
+    )
     # the pieces of the story's search document; a term said once is enough, and
     # a lead cut from the start of the text has no term of its own
-    text_terms = index_terms(data.content_text)
-    in_text = set(text_terms)
     # (the word before a lead's "…" may be cut: no part of the test)
-    covered = _starts_with_words(data.content_text, drop_truncated_tail(data.lead))
+    covered = _starts_with_words(content_text, text.lead)
+    text_terms = terms_of(_text_words(content_text, text, covered))
+    in_text = set(text_terms)
+    title_words = text.title_tokens if text.title_plain else words(data.title)
     data.search_stems = (
-        _joined_new(index_terms(data.title), in_text),
+        _joined_new(terms_of(title_words), in_text),
         "" if covered else _joined_new(index_terms(data.lead), in_text),
         " ".join(text_terms),
         index_text(" ".join(dict.fromkeys(split_places(data.place)))) if data.place else "",
     )
     data.prepared = True
+
+
+def _text_words(content_text: str, text: _Text, covered: bool) -> list[str]:
+    """Stemming's ``words`` of the text; a lead the text begins with has its words
+    already, when they are its tokens and the text goes on at whitespace."""
+    cut = len(text.lead)
+    if covered and text.lead_plain and (cut == len(content_text) or content_text[cut].isspace()):
+        return text.lead_tokens + words(content_text[cut:])
+    return words(content_text)
 
 
 def _joined_new(terms: list[str], known: set[str]) -> str:

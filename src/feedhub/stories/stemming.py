@@ -67,8 +67,12 @@ def _stems(words: list[str]) -> list[str]:
     return [get(word) or cached_stem(word) for word in words]
 
 
-def _words(text: str) -> list[str]:
-    """What ``_WORD.findall(fold(text))`` finds."""
+def words(text: str) -> list[str]:
+    """What ``_WORD.findall(fold(text))`` finds: the words that are stemmed.
+
+    Folding keeps whitespace as it is, so the words of a text are those of its
+    parts when it is cut at whitespace.
+    """
     folded = fold(text)
     if folded.isascii():
         return folded.encode().translate(_WORD_BYTES).decode().split()
@@ -77,7 +81,7 @@ def _words(text: str) -> list[str]:
 
 def stem_words(text: str) -> list[str]:
     """Folded, stemmed words of *text*, in order."""
-    return _stems(_words(text))
+    return _stems(words(text))
 
 
 def index_terms(text: str) -> list[str]:
@@ -88,7 +92,12 @@ def index_terms(text: str) -> list[str]:
     frequency): one of each is enough, and a longer text repeats many of its
     words.
     """
-    return list(dict.fromkeys(_stems(list(dict.fromkeys(_words(text))))))
+    return terms_of(words(text))
+
+
+def terms_of(text_words: list[str]) -> list[str]:
+    """``index_terms`` of a text whose ``words`` are *text_words*."""
+    return list(dict.fromkeys(_stems(list(dict.fromkeys(text_words)))))
 
 
 def index_text(text: str) -> str:

@@ -71,13 +71,23 @@ def drop_truncated_tail(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Folded word and number tokens of *text*, in order."""
+    return tokens_of(text)[0]
+
+
+def tokens_of(text: str) -> tuple[list[str], bool]:
+    """``tokens`` of *text*, and whether they are all it has of ``[a-z0-9]``: its
+    folded form is ASCII without digits or capitals (stemming's ``words`` are then
+    the same list)."""
     folded = fold(text)
     if folded.isascii():
         raw = folded.encode()
         if len(raw.translate(None, _DIGITS)) == len(raw):
             # no numbers: the tokens are the runs of letters
-            return raw.translate(_LETTER_BYTES).decode().split()
-    return _TOKEN.findall(folded)
+            words = raw.translate(_LETTER_BYTES).decode().split()
+            # NFKD can leave a capital ("ℌ" → "H"), which stemming's words leave out
+            # (False without any letter too: then nothing is shared)
+            return words, raw.islower()
+    return _TOKEN.findall(folded), False
 
 
 def content_tokens(text: str) -> list[str]:
