@@ -7,6 +7,8 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("flask", "sqlalchemy", "feedhub.app", "feedhub.models", "feedhub.cli")
 
 # the console script pip writes, plus a pool as the poller starts it
@@ -36,6 +38,7 @@ def test_a_worker_of_the_console_script_loads_no_web_or_database_code(tmp_path: 
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are set with a Linux fcntl")
 def test_the_result_pipe_holds_a_parsed_feed_without_a_reader() -> None:
     """A 40-entry feed parses to ~130 KB: a default 64 KiB pipe made the worker wait
     for the storing process's manager thread to read (BENCHMARKS.md)."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, case, event, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, event, select, text, union_all, update
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from feedhub import sqlite_exec
@@ -120,3 +120,74 @@ def test_cursor_events_see_the_statement(db: Database, source_id: int) -> None:
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert any("count(*)" in statement for statement, _ in seen)
+
+
+def test_on_sqlite_the_statement_goes_to_the_driver(db: Database, source_id: int) -> None:
+    """SQLAlchemy's execution passes its execution context to cursor events; the
+    driver path has none (on PostgreSQL every statement goes through SQLAlchemy)."""
+    contexts: list[Any] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any
+    ) -> None:
+        if "FROM entries" in statement:
+            contexts.append(context)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.session() as s:
+            sqlite_exec.rows(s, _ENTRIES, {"source": source_id, "keys": ["guid:0"]})
+            on_sqlite = s.get_bind().dialect.name == "sqlite"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(contexts) == 1
+    assert (contexts[0] is None) == on_sqlite
+
+
+def test_times_and_flags_as_parameters_bind_as_sqlalchemy_binds_them(
+    db: Database, source_id: int
+) -> None:
+    later = select(Entry.identity).where(
+        Entry.first_seen_at >= bindparam("since"), Entry.sponsored == bindparam("flag")
+    )
+    since = (SEEN + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=1)))
+    with db.session() as s:
+        for flag in (True, False):
+            params = {"since": since, "flag": flag}
+            assert sorted(sqlite_exec.scalars(s, later, params)) == sorted(
+                core(s).scalars(later, params)
+            )
+        assert sqlite_exec.scalars(s, later, {"since": since, "flag": True}) == ["guid:1"]
+
+
+def test_an_in_list_padded_to_a_power_of_two_finds_the_same_rows(
+    db: Database, source_id: int
+) -> None:
+    with db.session() as s:
+        for n in range(1, 8):
+            keys = [f"guid:{k % 4}" for k in range(n)]
+            params = {"source": source_id, "keys": keys}
+            assert sorted(sqlite_exec.rows(s, _ENTRIES, params)) == sorted(
+                _through_sqlalchemy(s, params)
+            )
+
+
+def test_statements_it_does_not_model_run_through_sqlalchemy(db: Database, source_id: int) -> None:
+    both = union_all(select(Entry.sponsored), select(Entry.sponsored))
+    renamed = (
+        update(Source)
+        .where(Source.id == bindparam("b_id"))
+        .values(title=bindparam("v_title"))
+        .returning(Source.created_at)
+    )
+    with db.session() as s:
+        flags = sqlite_exec.scalars(s, both)
+        assert sorted(flags) == [False, False, False, False, True, True]
+        assert all(isinstance(flag, bool) for flag in flags)  # not SQLite's 0 and 1
+        (created,) = sqlite_exec.scalars(s, renamed, {"b_id": source_id, "v_title": "Neuwied"})
+        assert isinstance(created, datetime)
+
+
+def test_a_missing_parameter_is_sqlalchemys_statement_error(db: Database, source_id: int) -> None:
+    with db.session() as s, pytest.raises(StatementError):
+        sqlite_exec.rows(s, _ENTRIES, {"keys": ["guid:0"]})

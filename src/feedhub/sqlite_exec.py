@@ -12,9 +12,17 @@ SQLAlchemy would send), its IN lists are expanded per length, and the bind and
 result processors of its typed parameters and columns are looked up once and
 applied only where a type has one. The statement runs on the session's
 connection, in its transaction, after the session's autoflush; driver errors
-arrive as SQLAlchemy's exceptions, as through ``Connection.execute``. On
-PostgreSQL (several pollers, each statement a network round trip) the same
-functions run the statement through SQLAlchemy.
+arrive as SQLAlchemy's exceptions, as through ``Connection.execute``. The
+engine's cursor events fire (with no execution context); SQLAlchemy's own
+statement logging (``echo``) does not see these statements. IN lists are
+padded to a power of two by repeating their last value, so that a statement
+has a few SQL texts, not one per length.
+
+What the driver path does not model runs through SQLAlchemy as before: other
+statements that return rows than a plain SELECT or text (RETURNING, UNION, typed
+text columns), tuple IN lists, literal-execute parameters, empty IN lists. On
+PostgreSQL (several pollers, each statement a network round trip) every
+statement runs through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -27,12 +35,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql import Delete, Executable, Insert, Select, TextClause, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TupleType, TypeEngine
 
 from feedhub.db import core, session_is_sqlite
 from feedhub.models import UTCDateTime
@@ -80,6 +88,7 @@ _MISSING = object()
 
 @dataclass
 class _Plan:
+    through_sqlalchemy: bool  # the statement is one the driver path does not model
     pieces: tuple[str, ...]  # the SQL around its IN lists: len(pieces) == IN lists + 1
     slots: tuple[_Slot, ...]  # the parameters in the order of their "?"
     results: tuple[tuple[int, Processor], ...]  # (column, processor) where one applies
@@ -87,6 +96,7 @@ class _Plan:
     texts: dict[tuple[int, ...], str] = field(default_factory=dict)
 
     def sql(self, lengths: tuple[int, ...]) -> str:
+        """The SQL for IN lists of these (padded) lengths."""
         text = self.texts.get(lengths)
         if text is None:
             parts = [self.pieces[0]]
@@ -97,8 +107,23 @@ class _Plan:
         return text
 
 
+_SQLALCHEMY = _Plan(True, (), (), ())
+
+
+def _modelled(statement: ClauseElement) -> bool:
+    """A SELECT, plain text, or DML without RETURNING: the rows (if any) are the
+    driver's, with the processors of a SELECT's columns."""
+    if isinstance(statement, Select | TextClause):
+        return True
+    if isinstance(statement, Insert | Update | Delete):
+        return not statement._returning
+    return False
+
+
 @functools.lru_cache(maxsize=256)
 def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
+    if not _modelled(statement):
+        return _SQLALCHEMY
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
@@ -107,8 +132,8 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
     rest = compiled.string
     for name in names:
         bind = compiled.binds[name]
-        if bind.literal_execute:
-            raise NotImplementedError(f"{name}: literal-execute parameters are not supported")
+        if bind.literal_execute or isinstance(bind.type, TupleType):
+            return _SQLALCHEMY
         if bind.expanding:
             head, _, rest = rest.partition(f"__[POSTCOMPILE_{name}]")
             pieces.append(head)
@@ -121,7 +146,12 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
             processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if processor is not None:
                 results.append((index, processor))
-    return _Plan(tuple(pieces), tuple(slots), tuple(results))
+    return _Plan(False, tuple(pieces), tuple(slots), tuple(results))
+
+
+def _padded(length: int) -> int:
+    """The next power of two: IN lists of 33 to 64 values share one SQL text."""
+    return 1 << max(0, length - 1).bit_length()
 
 
 def _bound(plan: _Plan, params: Params) -> tuple[tuple[int, ...], list[Any]]:
@@ -133,19 +163,34 @@ def _bound(plan: _Plan, params: Params) -> tuple[tuple[int, ...], list[Any]]:
         else:
             value = params.get(slot.name, slot.literal)
         if slot.expanding:
-            lengths.append(len(value))
-            values.extend(map(slot.processor, value) if slot.processor else value)
+            items = list(value)
+            padded = _padded(len(items))
+            items.extend(items[-1:] * (padded - len(items)))  # the same value: the same IN
+            lengths.append(padded)
+            values.extend(map(slot.processor, items) if slot.processor else items)
         else:
             values.append(slot.processor(value) if slot.processor else value)
     return tuple(lengths), values
 
 
-def _run(session: Session, statement: Executable, params: Params) -> tuple[sqlite3.Cursor, _Plan]:
-    dialect = session.get_bind().dialect
-    plan = _plan(statement, dialect)
-    lengths, values = _bound(plan, params)
-    sql = plan.sql(lengths)
-    return driver_execute(session, sql, values, dialect), plan
+def _driver_plan(session: Session, statement: Executable, params: Params) -> _Plan | None:
+    """The statement's plan when it runs on the driver; None: through SQLAlchemy
+    (PostgreSQL, an empty IN list, a statement the plan does not model)."""
+    if not session_is_sqlite(session):
+        return None
+    if any(isinstance(v, list | tuple) and not v for v in params.values()):
+        return None  # SQLAlchemy renders an empty IN list as an empty set
+    plan = _plan(statement, session.get_bind().dialect)
+    return None if plan.through_sqlalchemy else plan
+
+
+def _run(session: Session, plan: _Plan, params: Params) -> sqlite3.Cursor:
+    try:
+        lengths, values = _bound(plan, params)
+    except (KeyError, TypeError, ValueError) as exc:  # as SQLAlchemy reports them
+        statement = "".join(plan.pieces)
+        raise StatementError(f"parameters not bound: {exc!r}", statement, params, exc) from exc
+    return driver_execute(session, plan.sql(lengths), values)
 
 
 def driver_execute(
@@ -176,20 +221,13 @@ def driver_execute(
     return cursor
 
 
-def _uses_driver(session: Session, params: Params) -> bool:
-    """SQLite, and no empty IN list (SQLAlchemy renders those as an empty set)."""
-    return session_is_sqlite(session) and all(
-        not isinstance(v, list | tuple) or v for v in params.values()
-    )
-
-
 def rows(session: Session, statement: Executable, params: Params | None = None) -> list[Row]:
     """All rows of *statement* as tuples, their columns processed as SQLAlchemy would."""
     params = params or {}
-    if not _uses_driver(session, params):
+    plan = _driver_plan(session, statement, params)
+    if plan is None:
         return [tuple(row) for row in core(session).execute(statement, params)]
-    cursor, plan = _run(session, statement, params)
-    fetched = cursor.fetchall()
+    fetched = _run(session, plan, params).fetchall()
     if not plan.results:
         return fetched
     out = []
@@ -209,7 +247,8 @@ def scalars(session: Session, statement: Executable, params: Params | None = Non
 def execute(session: Session, statement: Executable, params: Params | None = None) -> None:
     """Run a statement that returns no rows (an UPDATE, a DELETE)."""
     params = params or {}
-    if not _uses_driver(session, params):
+    plan = _driver_plan(session, statement, params)
+    if plan is None:
         core(session).execute(statement, params)
         return
-    _run(session, statement, params)
+    _run(session, plan, params)

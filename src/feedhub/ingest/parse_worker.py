@@ -9,7 +9,6 @@ parsing never uses.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import multiprocessing
 import os
 import time
@@ -20,10 +19,16 @@ from feedhub.ingest.parse import process_feed
 from feedhub.ingest.records import FeedData
 from feedhub.stories.features import prepare_feed
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 PARSE_NICENESS = 5
 # bytes the pipe of parse results holds (Linux; the default is 64 KiB)
 RESULT_PIPE_BYTES = 1024 * 1024
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+# Linux only (Python names it from 3.10 on)
+_F_SETPIPE_SZ: int | None = getattr(fcntl, "F_SETPIPE_SZ", None)
 
 
 def lower_priority() -> None:
@@ -81,7 +86,7 @@ def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
     Linux, a lower ``/proc/sys/fs/pipe-max-size``) it stays as it is.
     """
     reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
-    if reader is None:
+    if reader is None or fcntl is None or _F_SETPIPE_SZ is None:
         return
     with contextlib.suppress(OSError, ValueError, AttributeError):
         fcntl.fcntl(reader.fileno(), _F_SETPIPE_SZ, RESULT_PIPE_BYTES)
