@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from feedhub import gc_tuning
 from feedhub.config import Settings
 from feedhub.db import Database
-from feedhub.ingest import parse_worker
 from feedhub.ingest import poller as poller_mod
 from feedhub.ingest.poller import Poller, PollerBusy, parse_processes, poll_once, poll_source_now
 from feedhub.ingest.records import EntryData
@@ -922,17 +921,6 @@ def test_a_parse_pool_whose_worker_died_is_replaced(
         poller.close()
     assert (summary.ok, summary.errors) == (3, 0)
     assert [entry_count(db, i) for i in ids] == [2, 2, 2]
-
-
-def test_parse_workers_run_at_a_lower_cpu_priority(db: Database, settings: Settings) -> None:
-    poller = Poller(db, dataclasses.replace(settings, parse_processes=1))
-    try:
-        pool = poller.parse_pool()
-        assert pool is not None
-        worker_niceness = pool.submit(os.nice, 0).result(timeout=60)
-    finally:
-        poller.close()
-    assert worker_niceness == min(19, os.nice(0) + parse_worker.PARSE_NICENESS)
 
 
 def test_parse_workers_run_with_a_relaxed_garbage_collector(
