@@ -201,23 +201,37 @@ def driver_execute(
     The engine's cursor events fire as for any statement (tests count
     statements with them; so may an operator's statement logging).
     """
+    return _on_driver(session, sql, tuple(values), many=False, dialect=dialect)
+
+
+def driver_executemany(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``driver_execute`` once per row of *rows*, as the driver's executemany."""
+    if rows:
+        _on_driver(session, sql, rows, many=True)
+
+
+def _on_driver(
+    session: Session, sql: str, params: Any, *, many: bool, dialect: Dialect | None = None
+) -> sqlite3.Cursor:
     connection = core(session)  # flushes first, as Session.execute would
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    params = tuple(values)
     cursor = driver.cursor()
     events = connection._has_events or connection.engine._has_events
     if events:
         for fn in connection.dispatch.before_cursor_execute:
-            sql, params = fn(connection, cursor, sql, params, None, False)
+            sql, params = fn(connection, cursor, sql, params, None, many)
     try:
-        cursor.execute(sql, params)
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(
-            sql, params, exc, sqlite3.Error, dialect=dialect or connection.dialect
+            sql, params, exc, sqlite3.Error, dialect=dialect or connection.dialect, ismulti=many
         ) from exc
     if events:
-        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, many)
     return cursor
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -98,24 +99,19 @@ def insert_rows(
     defaults = _default_values(plan)
     width = len(names) + len(defaults)
     per_statement = max(1, min(MAX_ROWS, MAX_VALUES // width))
-    take = itemgetter(*names)
-    processed = [(i, p) for i, p in enumerate(plan.processors) if p is not None]
+    processors = plan.processors
     out: list[Any] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        params: list[Any] = []
-        for row in chunk:
-            if len(row) != len(names):
-                raise ValueError(f"rows for {table.name} differ in their keys")
-            values = take(row)
-            if len(names) == 1:
-                values = (values,)
-            if processed:
-                values = list(values)
-                for i, processor in processed:
-                    values[i] = processor(values[i])
-            params.extend(values)
-            params.extend(defaults)
+        if any(len(row) != len(names) for row in chunk):
+            raise ValueError(f"rows for {table.name} differ in their keys")
+        # column by column: one C-level pass per column instead of a Python loop per row
+        columns: list[Any] = []
+        for name, processor in zip(names, processors, strict=True):
+            column = map(itemgetter(name), chunk)
+            columns.append(list(map(processor, column) if processor else column))
+        columns.extend(repeat(value, len(chunk)) for value in defaults)
+        params = list(chain.from_iterable(zip(*columns, strict=True)))
         sql = plan.head + ", ".join([plan.values] * len(chunk)) + plan.tail
         result = driver_execute(session, sql, params, dialect)
         if returning:

@@ -203,8 +203,8 @@ def insert_bands(session: Session, rows: Sequence[BandRow]) -> None:
     columns = {at: (band_micros(at), band_day(at)) for at in {r[2] for r in rows}}
     if session_is_sqlite(session):
         # the driver's own executemany: no bind processing per row, no JSON to parse
-        session.connection().exec_driver_sql(
-            _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
+        sqlite_exec.driver_executemany(
+            session, _SQLITE_INSERT, [(key, entry, *columns[at]) for key, entry, at in rows]
         )
         _note_band_write(session, [r[0] for r in rows])
         return

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, column, delete, table, text
 from sqlalchemy.orm import Session
 
+from feedhub import sqlite_exec
 from feedhub.db import core, session_is_sqlite
 from feedhub.ingest.sanitize import html_to_text
 from feedhub.stories.search_query import highlight_terms, query_words, search_stories
@@ -68,7 +69,7 @@ def index_story(session: Session, story_id: int, document: str) -> None:
 
 
 _FTS_DELETE = delete(_fts).where(_fts.c.rowid.in_(bindparam("ids", expanding=True)))
-_FTS_INSERT = text("INSERT INTO story_fts (rowid, body) VALUES (:id, :stemmed)")
+_FTS_INSERT = "INSERT INTO story_fts (rowid, body) VALUES (?, ?)"
 _PG_UPSERT = text(
     "INSERT INTO story_search (story_id, document) VALUES (:id, "
     "to_tsvector('simple'::regconfig, :stemmed) "
@@ -150,10 +151,8 @@ def _write_fts(session: Session, documents: dict[int, str | None], new: set[int]
     inserted."""
     if not documents:
         return
-    connection = core(session)
     ids = [sid for sid in documents if sid not in new]
     for start in range(0, len(ids), _WRITE_CHUNK):
-        connection.execute(_FTS_DELETE, {"ids": ids[start : start + _WRITE_CHUNK]})
-    rows = [{"id": sid, "stemmed": body} for sid, body in documents.items() if body is not None]
-    if rows:
-        connection.execute(_FTS_INSERT, rows)
+        sqlite_exec.execute(session, _FTS_DELETE, {"ids": ids[start : start + _WRITE_CHUNK]})
+    rows = [(sid, body) for sid, body in documents.items() if body is not None]
+    sqlite_exec.driver_executemany(session, _FTS_INSERT, rows)
