@@ -88,7 +88,6 @@ _MISSING = object()
 
 @dataclass
 class _Plan:
-    through_sqlalchemy: bool  # the statement is one the driver path does not model
     pieces: tuple[str, ...]  # the SQL around its IN lists: len(pieces) == IN lists + 1
     slots: tuple[_Slot, ...]  # the parameters in the order of their "?"
     results: tuple[tuple[int, Processor], ...]  # (column, processor) where one applies
@@ -107,9 +106,6 @@ class _Plan:
         return text
 
 
-_SQLALCHEMY = _Plan(True, (), (), ())
-
-
 def _modelled(statement: ClauseElement) -> bool:
     """A SELECT, plain text, or DML without RETURNING: the rows (if any) are the
     driver's, with the processors of a SELECT's columns."""
@@ -121,9 +117,10 @@ def _modelled(statement: ClauseElement) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
+def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan | None:
+    """The statement's plan; None for one the driver path does not model."""
     if not _modelled(statement):
-        return _SQLALCHEMY
+        return None
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
@@ -133,7 +130,7 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
     for name in names:
         bind = compiled.binds[name]
         if bind.literal_execute or isinstance(bind.type, TupleType):
-            return _SQLALCHEMY
+            return None
         if bind.expanding:
             head, _, rest = rest.partition(f"__[POSTCOMPILE_{name}]")
             pieces.append(head)
@@ -146,7 +143,7 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
             processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if processor is not None:
                 results.append((index, processor))
-    return _Plan(False, tuple(pieces), tuple(slots), tuple(results))
+    return _Plan(tuple(pieces), tuple(slots), tuple(results))
 
 
 def _padded(length: int) -> int:
@@ -180,8 +177,7 @@ def _driver_plan(session: Session, statement: Executable, params: Params) -> _Pl
         return None
     if any(isinstance(v, list | tuple) and not v for v in params.values()):
         return None  # SQLAlchemy renders an empty IN list as an empty set
-    plan = _plan(statement, session.get_bind().dialect)
-    return None if plan.through_sqlalchemy else plan
+    return _plan(statement, session.get_bind().dialect)
 
 
 def _run(session: Session, plan: _Plan, params: Params) -> sqlite3.Cursor:
@@ -193,15 +189,13 @@ def _run(session: Session, plan: _Plan, params: Params) -> sqlite3.Cursor:
     return driver_execute(session, plan.sql(lengths), values)
 
 
-def driver_execute(
-    session: Session, sql: str, values: Sequence[Any], dialect: Dialect | None = None
-) -> sqlite3.Cursor:
+def driver_execute(session: Session, sql: str, values: Sequence[Any]) -> sqlite3.Cursor:
     """Run *sql* (qmark style) on the session's SQLite driver connection.
 
     The engine's cursor events fire as for any statement (tests count
     statements with them; so may an operator's statement logging).
     """
-    return _on_driver(session, sql, tuple(values), many=False, dialect=dialect)
+    return _on_driver(session, sql, tuple(values), many=False)
 
 
 def driver_executemany(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -210,9 +204,7 @@ def driver_executemany(session: Session, sql: str, rows: Sequence[Sequence[Any]]
         _on_driver(session, sql, rows, many=True)
 
 
-def _on_driver(
-    session: Session, sql: str, params: Any, *, many: bool, dialect: Dialect | None = None
-) -> sqlite3.Cursor:
+def _on_driver(session: Session, sql: str, params: Any, *, many: bool) -> sqlite3.Cursor:
     connection = core(session)  # flushes first, as Session.execute would
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
@@ -228,7 +220,7 @@ def _on_driver(
             cursor.execute(sql, params)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(
-            sql, params, exc, sqlite3.Error, dialect=dialect or connection.dialect, ismulti=many
+            sql, params, exc, sqlite3.Error, dialect=connection.dialect, ismulti=many
         ) from exc
     if events:
         connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, many)

@@ -113,7 +113,7 @@ def insert_rows(
         columns.extend(repeat(value, len(chunk)) for value in defaults)
         params = list(chain.from_iterable(zip(*columns, strict=True)))
         sql = plan.head + ", ".join([plan.values] * len(chunk)) + plan.tail
-        result = driver_execute(session, sql, params, dialect)
+        result = driver_execute(session, sql, params)
         if returning:
             out.extend(r[0] for r in result)
     return out
